@@ -1,0 +1,146 @@
+"""Command line: `python -m assistant ingest|search|update-laws` (CONTRACTS.md §7)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .config import Settings, load_settings
+from .embed import EmbedderError
+from .index import BuildReport, IndexUnavailable, Progress, build_index, current_generation_dir, open_index
+
+_PHASES = {"les": "Leser filer", "embed": "Lager vektorer", "lagre": "Lagrer indeks"}
+
+
+def _progress_bar() -> tuple[Progress, Any]:
+    """A tqdm progress callback for build_index, plus a closer."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bars.clear()
+            bar = bars[phase] = tqdm(
+                total=total or None, desc=_PHASES.get(phase, phase), unit=" biter" if phase == "embed" else " filer", file=sys.stderr
+            )
+        if total:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+        else:
+            bar.update(1)
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
+
+
+def _ingest(settings: Settings, rebuild: bool, quiet: bool = False) -> BuildReport:
+    update, close = _progress_bar()
+    try:
+        return build_index(settings, rebuild=rebuild, progress=None if quiet else update)
+    finally:
+        close()
+
+
+def print_report(report: BuildReport) -> None:
+    """The ingestion summary in Norwegian."""
+    indexed = [f for f in report.files if f.status == "indexed"]
+    state = "Indeksen er oppdatert" if report.changed else "Indeksen var allerede oppdatert"
+    print(f"{state} (generasjon {report.generation}).")
+    print(f"Filer: {len(report.files)} funnet, {len(indexed)} indeksert, {report.reused_files} uendret.")
+    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts.items()) if kind != "total")
+    print(f"Tekstbiter: {report.counts.get('total', 0)} ({parts}); {report.embedded} nye vektorer.")
+    for problem in report.problems:
+        print(f"  - {problem.message}")
+    print(f"Tid: {report.seconds:.1f} s")
+
+
+def _ensure_index(settings: Settings) -> None:
+    if current_generation_dir(settings) is None:
+        print("Fant ingen indeks; bygger den først …", file=sys.stderr)
+        print_report(_ingest(settings, rebuild=False))
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    report = _ingest(settings, args.rebuild)
+    print_report(report)
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from .retrieve import Retriever
+
+    if not args.query.strip():
+        print("Skriv inn et søk.", file=sys.stderr)
+        return 2
+    _ensure_index(settings)
+    hits = Retriever(open_index(settings)).search(args.query, k=args.k)
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("Ingen treff.")
+    for number, hit in enumerate(hits, start=1):
+        version = f" [{hit.chunk.version_label}]" if hit.chunk.version_label else ""
+        print(f"{number:>2}. {hit.key}  {hit.chunk.title}{version}")
+        print(f"    {hit.to_json(snippet_chars=220)['text']}")
+    return 0
+
+
+def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
+    from .update_laws import UpdateLawsError, update_laws
+
+    try:
+        report = update_laws(settings, args.source, progress=lambda msg: print(msg, file=sys.stderr))
+    except UpdateLawsError as exc:
+        print(f"Oppdatering av lovtekster feilet: {exc}", file=sys.stderr)
+        print("Korpuset er uendret.", file=sys.stderr)
+        return 1
+    for item in report.updated:
+        state = "oppdatert" if item.changed else "uendret"
+        print(f"{item.law_id}: {item.file_name} {state}")
+    for missing in report.missing:
+        print(f"Fant ikke {missing} i kilden.")
+    print_report(_ingest(settings, rebuild=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description="Samskap")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="bygg eller oppdater indeksen fra korpuset")
+    ingest.add_argument("--rebuild", action="store_true", help="bygg alt på nytt")
+    ingest.set_defaults(func=cmd_ingest)
+    search = sub.add_parser("search", help="hybridsøk i indeksen")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=10)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_search)
+    update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
+    update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
+    update.set_defaults(func=cmd_update_laws)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"Feil i innstillingene: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(settings, args))
+    except (IndexUnavailable, EmbedderError) as exc:
+        print(f"Feil: {exc}", file=sys.stderr)
+        return 1
