@@ -109,9 +109,10 @@ def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     for item in report.updated:
         state = "oppdatert" if item.changed else "uendret"
         print(f"{item.law_id}: {item.file_name} {state}")
-    for missing in report.missing:
+    for missing in report.not_found:
         print(f"Fant ikke {missing} i kilden.")
-    print_report(_ingest(settings, rebuild=False))
+    if report.changed:
+        print_report(_ingest(settings, rebuild=False))
     return 0
 
 

@@ -307,9 +307,46 @@ def _write_generation(
     progress: Progress | None,
 ) -> BuildReport:
     generation = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-    gens = settings.index_dir / "generations"
-    gen_dir = gens / generation
+    gen_dir = settings.index_dir / "generations" / generation
     gen_dir.mkdir(parents=True)
+    try:
+        report, client = _fill_generation(
+            settings, embedder, version, files, chunks, file_records, progress, generation, gen_dir
+        )
+    except BaseException:
+        shutil.rmtree(gen_dir, ignore_errors=True)  # never leave a half-written generation
+        raise
+    _switch_current(settings.index_dir, generation)
+    _prune(settings, client, keep={generation, _read_pointer(settings.index_dir, "PREVIOUS")})
+    if progress:
+        progress("lagre", 1, 1)
+    return report
+
+
+def _fill_generation(
+    settings: Settings,
+    embedder: Embedder,
+    version: str,
+    files: list[FileResult],
+    chunks: list[Chunk],
+    file_records: dict[str, Any],
+    progress: Progress | None,
+    generation: str,
+    gen_dir: Path,
+) -> tuple[BuildReport, Any]:
+    """Write a complete generation (not yet current); returns the report and the Chroma client."""
+    # Connect to the vector store first: a dead server should fail before minutes of embedding.
+    client = _chroma_client(settings, gen_dir / "chroma")
+    collection_name = _collection_name(settings.index_dir, generation)
+    try:
+        collection = client.create_collection(
+            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+    except Exception as exc:
+        raise IndexUnavailable(
+            f"Kunne ikke opprette samlingen i Chroma ({type(exc).__name__}). "
+            "Sjekk at Chroma-serveren kjører og er tilgjengelig."
+        ) from exc
 
     cache = EmbeddingCache(settings.index_dir / "cache" / "embeddings.sqlite")
     try:
@@ -325,11 +362,6 @@ def _write_generation(
 
     if progress:
         progress("lagre", 0, 1)
-    client = _chroma_client(settings, gen_dir / "chroma")
-    collection_name = _collection_name(settings.index_dir, generation)
-    collection = client.create_collection(
-        collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-    )
     batch = 4000
     for start in range(0, len(chunks), batch):
         part = chunks[start : start + batch]
@@ -361,13 +393,10 @@ def _write_generation(
     }
     _write_json_atomic(gen_dir / "manifest.json", manifest)
     _fsync_dir(gen_dir)
-    _switch_current(settings.index_dir, generation)
-    _prune(settings, client, keep={generation, _read_pointer(settings.index_dir, "PREVIOUS")})
-    if progress:
-        progress("lagre", 1, 1)
-    return BuildReport(
+    report = BuildReport(
         generation=generation, changed=True, files=files, counts=counts, embedded=embedded, seconds=0.0
     )
+    return report, client
 
 
 def _write_json_atomic(path: Path, data: object) -> None:

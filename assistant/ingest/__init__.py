@@ -135,9 +135,11 @@ def _choose_law_versions(results: list[FileResult]) -> None:
         if len(candidates) < 2:
             continue
 
-        def rank(r: FileResult) -> tuple[int, str, str]:
+        def rank(r: FileResult) -> tuple[int, str, bool, str]:
+            # Text in force first, then the latest change, then Lovdata's own XML format.
             first = r.chunks[0]
-            return (_VERSION_RANK.get(first.version_kind, 0), first.version_date, r.path)
+            kind = _VERSION_RANK.get(first.version_kind, 0)
+            return (kind, first.version_date, r.loader == "lovdata_xml", r.path)
 
         best = max(candidates, key=rank)
         for other in candidates:

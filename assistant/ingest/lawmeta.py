@@ -90,3 +90,59 @@ def version_label(kind: str, date: str, lang: str = "nb") -> str:
 def _no_date(iso: str) -> str:
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso.strip())
     return f"{match[3]}.{match[2]}.{match[1]}" if match else iso
+
+
+# Adopted laws known NOT to be in force yet. Lovtidend ("as enacted", LTI/) metadata is frozen at
+# publication, so its "I kraft fra: Kongen bestemmer" cannot tell a law that is still waiting (the new
+# forvaltningsloven 2025) from one put in force later (kommuneloven 2018, in force 2019/2020). A LTI text
+# is therefore "as_enacted" unless its law is listed here or its stated in-force date lies in the future.
+NOT_IN_FORCE: frozenset[str] = frozenset({"lov/2025-06-20-81"})
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# "Oppheves ved lov …" / nynorsk "Vert (Blir) oppheva ved lov …": a repeal adopted but not yet in
+# force. Lovdata's renderings sometimes drop the spaces ("Opphevesved lov6 mars …"), hence `\s*`.
+_PENDING_REPEAL = re.compile(
+    r"(?:\b(?:Loven|Lova|Forskriften|Forskrifta|Paragrafen|Bestemmelsen|Føresegna)\s+)?"
+    r"(?:[Oo]ppheves|(?:[Vv]ert|[Bb]lir)\s+oppheva)\s*(?:ved|med)\b.*",
+    re.DOTALL,
+)
+_REPEALED_HEADING = re.compile(r"\(?\s*(?:opphevet|oppheva)\s*\)?\s*\.?", re.IGNORECASE)
+
+
+def iso_date(text: str) -> str:
+    """The first ISO date (YYYY-MM-DD) in a text, or ''."""
+    match = _ISO_DATE.search(text)
+    return match.group(0) if match else ""
+
+
+def pending_repeal_note(note: str) -> str:
+    """The 'Oppheves ved lov …' part of an amendment note, or '' when it announces no repeal."""
+    match = _PENDING_REPEAL.search(note)
+    return match.group(0).strip() if match else ""
+
+
+def is_repealed_heading(heading: str) -> bool:
+    """True for a paragraph heading that only says '(Opphevet)' / '(Oppheva)'."""
+    return bool(_REPEALED_HEADING.fullmatch(heading.strip()))
+
+
+def paragraph_title(short: str, paragraph: str, heading: str) -> str:
+    """Display title of a paragraph: 'Kommuneloven § 5-7. Utvalg'."""
+    head = f"{short} {paragraph}".strip()
+    return f"{head}. {heading}" if heading else head
+
+
+def unique_keys(keys: list[str]) -> list[str]:
+    """Make cite keys unique in document order: a repeat of key K becomes 'K_2', 'K_3', …
+
+    Lovdata never repeats a paragraph address within one document, but a rendering might (e.g. a
+    transitional section quoting another law). The first occurrence keeps the real key so that
+    citations and lovdata.no links stay correct; later ones get a suffix that no key can match by
+    accident under the CONTRACTS matching rule (which only extends keys with '.').
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}_{seen[key]}")
+    return out
