@@ -2,31 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+.PHONY: setup setup-dev run test lint bench clean-index
 
-.PHONY: setup run test lint bench clean-index
-
-$(STAMP): pyproject.toml
+$(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[st,test,dev]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e .
+	touch $@
 
-setup: $(STAMP)
+# Tests also need the sentence-transformers extra (CPU torch pinned), fpdf2, ruff and mypy.
+$(VENV)/.dev: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[st,test,dev]'
+	touch $@
+
+setup: $(VENV)/.base
+setup-dev: $(VENV)/.dev
 
 # Build (or update) the index of the shipped corpus and answer a sample query.
 run: setup
 	$(PY) -m assistant ingest
 	$(PY) -m assistant search "Kan kommunestyret opprette utvalg?" --k 5
 
-test: setup
+test: setup-dev
 	$(PY) -m pytest -q
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy assistant
 
-bench: setup
+bench: setup-dev
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/search_bench.py
 

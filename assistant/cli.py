@@ -28,7 +28,10 @@ def _progress_bar() -> tuple[Progress, Any]:
                 other.close()
             bars.clear()
             bar = bars[phase] = tqdm(
-                total=total or None, desc=_PHASES.get(phase, phase), unit=" biter" if phase == "embed" else " filer", file=sys.stderr
+                total=total or None,
+                desc=_PHASES.get(phase, phase),
+                unit=" biter" if phase == "embed" else " filer",
+                file=sys.stderr,
             )
         if total:
             bar.total = total

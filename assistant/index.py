@@ -369,7 +369,7 @@ def _fill_generation(
             ids=[c.chunk_id for c in part],
             embeddings=vectors[start : start + batch],
             documents=[c.text for c in part],
-            metadatas=[c.metadata() for c in part],  # type: ignore[misc]
+            metadatas=[c.metadata() for c in part],
         )
     BM25Index.build([c.text for c in chunks]).save(gen_dir / "bm25")
     with (gen_dir / "chunks.jsonl").open("w", encoding="utf-8") as handle:

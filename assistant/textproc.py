@@ -16,7 +16,7 @@ _TOKEN = re.compile(r"\d+(?:-\d+)+[a-zæøå]?|\w+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("norwegian")
@@ -39,7 +39,7 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """Stemmed tokens for BM25."""
-    return _stemmer().stemWords(words(text))  # type: ignore[no-any-return]
+    return _stemmer().stemWords(words(text))
 
 
 class BM25Index:

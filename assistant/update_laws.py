@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from lxml import etree
@@ -89,7 +89,7 @@ def update_laws(
     plan = [(source, wanted)] if source is not None else [
         (url, ids) for url, kind in defaults if (ids := [i for i in wanted if i.startswith(kind)])
     ]
-    retrieved = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    retrieved = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     docs: dict[str, _Doc] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="samskap-lovdata-") as tmp:

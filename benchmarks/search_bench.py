@@ -26,7 +26,7 @@ from assistant.retrieve import CANDIDATES, Retriever
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(fn: Callable[[str], object], queries: list[str]) -> dict[str, float]:

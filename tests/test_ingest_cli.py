@@ -14,7 +14,9 @@ from assistant.config import load_settings
 from .conftest import ROOT
 
 
-def run_cli(*args: str, corpus: Path, index: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, corpus: Path, index: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SAMSKAP_CORPUS_DIR": str(corpus), "SAMSKAP_INDEX_DIR": str(index), **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
@@ -41,7 +43,9 @@ def test_ingest_reports_bad_files_and_indexes_the_rest(tiny_corpus: Path, tmp_pa
 
 
 def test_search_builds_the_index_when_missing(tiny_corpus: Path, tmp_path: Path) -> None:
-    result = run_cli("search", "organinterne dokument i kommunar", "--k", "3", corpus=tiny_corpus, index=tmp_path / "index")
+    result = run_cli(
+        "search", "organinterne dokument i kommunar", "--k", "3", corpus=tiny_corpus, index=tmp_path / "index"
+    )
     assert result.returncode == 0, result.stderr
     assert "Fant ingen indeks; bygger den først" in result.stderr
     assert "lov/2006-05-19-16/§16" in result.stdout
@@ -66,7 +70,9 @@ def test_unknown_embedder_lists_valid_names(tiny_corpus: Path, tmp_path: Path) -
 def test_missing_local_sentence_transformers_model_fails_fast(tiny_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers", reason="install the st extra: pip install -e '.[st]'")
     result = run_cli(
-        "ingest", corpus=tiny_corpus, index=tmp_path / "index",
+        "ingest",
+        corpus=tiny_corpus,
+        index=tmp_path / "index",
         extra_env={"SAMSKAP_EMBEDDER": "sentence-transformers:intfloat/multilingual-e5-small"},
     )
     assert result.returncode == 1

@@ -38,8 +38,14 @@ def test_every_source_type_and_law_is_present(shipped_index: Index) -> None:
     assert counts["thesis"] > 80 and counts["law"] > 1000
     laws = {c.law_id for c in shipped_index.chunks if c.law_id}
     assert laws == {
-        "lov/2018-06-22-83", "lov/1967-02-10", "lov/2025-06-20-81", "lov/2006-05-19-16",
-        "lov/2008-06-27-71", "lov/2018-06-15-38", "lov/2016-06-17-73", "lov/2023-06-09-30",
+        "lov/2018-06-22-83",
+        "lov/1967-02-10",
+        "lov/2025-06-20-81",
+        "lov/2006-05-19-16",
+        "lov/2008-06-27-71",
+        "lov/2018-06-15-38",
+        "lov/2016-06-17-73",
+        "lov/2023-06-09-30",
         "forskrift/2016-08-12-974",
     }
     ids = [c.chunk_id for c in shipped_index.chunks]
@@ -64,10 +70,18 @@ def test_search_filters_by_source_type_and_law(shipped_index: Index) -> None:
 
 
 def test_cli_search_json(shipped_settings: Settings, shipped_index: Index) -> None:
-    env = {**os.environ, "SAMSKAP_CORPUS_DIR": str(shipped_settings.corpus_dir), "SAMSKAP_INDEX_DIR": str(shipped_settings.index_dir)}
+    env = {
+        **os.environ,
+        "SAMSKAP_CORPUS_DIR": str(shipped_settings.corpus_dir),
+        "SAMSKAP_INDEX_DIR": str(shipped_settings.index_dir),
+    }
     out = subprocess.run(
         [sys.executable, "-m", "assistant", "search", "hva er en living lab", "--k", "3", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     hits = json.loads(out.stdout)
     assert [set(h) for h in hits] == [{"key", "title", "score", "text"}] * 3

@@ -50,7 +50,7 @@ def lovdata_doc(dokid: str, title: str, paragraphs: list[tuple[str, str]]) -> by
         f'<main class="documentBody" data-lovdata-URL="{dokid}" id="dokument"><h1>{title}</h1>'
         f'<section class="section" data-name="kap1" id="kapittel-1"><h2>Kapittel 1. Test</h2>{articles}'
         "</section></main></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 KOML_DOC = lovdata_doc(
@@ -119,7 +119,7 @@ def server() -> Iterator[Server]:
     state = Server(base="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             time.sleep(state.delays.get(self.path, 0))
             body = state.routes.get(self.path)
@@ -132,7 +132,7 @@ def server() -> Iterator[Server]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -107,7 +107,7 @@ def _page_lines(reader: PdfReader, index: int) -> list[str]:
         raw = reader.pages[index].extract_text() or ""
     except FileNotDecryptedError:
         raise
-    except Exception:  # noqa: BLE001 - a broken content stream on one page must not sink the file
+    except Exception:
         return []
     lines = [line for line in raw.splitlines() if not _PAGE_NUMBER.match(normalize_space(line))]
     return lines if any(line.strip() for line in lines) else []

@@ -75,7 +75,7 @@ def _candidates(lines: list[str]) -> list[_Candidate]:
 
 def _follows(prev: tuple[int, ...], cur: tuple[int, ...]) -> bool:
     """Whether heading `cur` may come right after heading `prev` (one skipped number allowed)."""
-    if cur == prev + (1,):
+    if cur == (*prev, 1):
         return True
     level = len(cur)
     return (
