@@ -375,3 +375,36 @@ def test_failures_raise_and_leave_corpus_untouched(
 def test_invalid_configured_law_id_is_a_clear_error(corpus: Path) -> None:
     with pytest.raises(UpdateLawsError, match="SAMSKAP_LAWS"):
         update_laws(make_settings(corpus, laws=["kommuneloven"]), source="unused.tar.bz2")
+
+
+def test_cli_update_laws_then_reindexes(tmp_path: Path) -> None:
+    """`python -m assistant update-laws --source FILE` writes the law and re-ingests; a failure changes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    (corpus / "strategies").mkdir(parents=True)
+    (corpus / "laws" / "lovdata").mkdir(parents=True)
+    (corpus / "strategies" / "plan.md").write_text("# Plan\n\nSamskaping med frivillige.\n")
+    archive = tmp_path / "gjeldende-lover.tar.bz2"
+    archive.write_bytes(law_archive())
+    env = {**os.environ, "SAMSKAP_CORPUS_DIR": str(corpus), "SAMSKAP_INDEX_DIR": str(tmp_path / "index")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+
+    assert cli("ingest").returncode == 0
+    before = tree(corpus)
+    failed = cli("update-laws", "--source", str(tmp_path / "mangler.tar.bz2"))
+    assert failed.returncode == 1
+    assert "Korpuset er uendret" in failed.stderr
+    assert tree(corpus) == before
+
+    done = cli("update-laws", "--source", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert "lov/2018-06-22-83: nl-20180622-083.xml oppdatert" in done.stdout
+    assert "Indeksen er oppdatert" in done.stdout
+    found = cli("search", "Testtekst utvalg", "--k", "3", "--json")
+    assert "lov/2018-06-22-83/§5-7" in found.stdout
