@@ -1,0 +1,65 @@
+"""The Answer the assistant returns (CONTRACTS.md §3) and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["suited", "not_suited", "depends"]
+Role = Literal["prosjektleder", "jurist"]
+Lang = Literal["nb", "en"]
+# The weight of what a statement rests on: binding law, municipal policy, research, or our inference.
+Basis = Literal["lov", "strategi", "forskning", "vurdering"]
+
+
+@dataclass
+class Fit:
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MethodAdvice:
+    id: str
+    name: str
+    score: float
+    why: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Citation:
+    key: str
+    title: str
+    quote: str
+    url: str = ""
+    version: str = ""
+    basis: Basis = "forskning"
+    number: int = 0  # the [n] used in the answer text
+    warning: str = ""  # e.g. not in force / repeal adopted
+
+
+@dataclass
+class Answer:
+    question: str
+    language: Lang = "nb"
+    role: Role = "prosjektleder"
+    refused: bool = False
+    refusal_reason: str | None = None
+    text: str = ""
+    fit: Fit | None = None
+    methods: list[MethodAdvice] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # e.g. "the language model was unreachable"
+    engine: str = "offline"  # offline | llm
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON of CONTRACTS.md §3 (with a few extra fields)."""
+        data = asdict(self)
+        for method in data["methods"]:
+            method.pop("steps", None)
+        return data
