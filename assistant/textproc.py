@@ -57,6 +57,11 @@ class BM25Index:
         model.index([tokenize(t) or [""] for t in texts], show_progress=False)
         return cls(model)
 
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Stemmed token -> id for every token in the indexed chunks."""
+        return self._vocab
+
     def save(self, path: Path) -> None:
         self._model.save(str(path), show_progress=False)  # type: ignore[attr-defined]
         (path / "samskap.json").write_text(json.dumps(BM25_PARAMS))

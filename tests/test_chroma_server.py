@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ from .conftest import free_port, make_settings
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    exe = shutil.which("chroma")
+    # The CLI comes with the chromadb package, next to the interpreter (the venv need not be activated).
+    beside = Path(sys.executable).parent / "chroma"
+    exe = str(beside) if beside.exists() else shutil.which("chroma")
     assert exe, "the chroma CLI comes with the chromadb package"
     port = free_port()
     proc = subprocess.Popen(
