@@ -100,6 +100,18 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from .service import Assistant
+
+    _ensure_index(settings)
+    answer = Assistant(settings).ask(args.question, role=args.role, lang=args.lang)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print(answer.text)
+    return 0
+
+
 def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     from .update_laws import UpdateLawsError, update_laws
 
@@ -130,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--k", type=int, default=10)
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
+    ask = sub.add_parser("ask", help="still et spørsmål")
+    ask.add_argument("question")
+    ask.add_argument("--role", choices=["prosjektleder", "jurist"], default="prosjektleder")
+    ask.add_argument("--lang", choices=["nb", "en"], default=None, help="standard: språket i spørsmålet")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
     update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
     update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
     update.set_defaults(func=cmd_update_laws)

@@ -1,0 +1,294 @@
+"""The deterministic advisor: case features → co-creation fit, ranked methods, relevant legal entries.
+
+Everything it says comes from the curated catalogue (assistant/catalogue/*.yaml), whose every claim
+cites a thesis section or law paragraph; the advisor only decides which entries apply and why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .answer import Fit, Lang
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
+
+
+@dataclass
+class Catalogue:
+    methods: list[dict[str, Any]]
+    legal: list[dict[str, Any]]
+    features: dict[str, dict[str, Any]]
+
+    def method(self, method_id: str) -> dict[str, Any]:
+        return next(m for m in self.methods if m["id"] == method_id)
+
+    def legal_entry(self, entry_id: str) -> dict[str, Any]:
+        return next(e for e in self.legal if e["id"] == entry_id)
+
+    def cite_keys(self) -> set[str]:
+        """Every cite key the catalogue points at (checked against the index by a test)."""
+        keys: set[str] = set()
+
+        def walk(node: object) -> None:
+            if isinstance(node, dict):
+                for name, value in node.items():
+                    if name == "cites":
+                        keys.update(value)
+                    elif name in {"cite", "evidence"}:
+                        keys.update([value] if isinstance(value, str) else value)
+                    else:
+                        walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(self.methods)
+        walk(self.legal)
+        walk(self.features)
+        return keys
+
+
+@lru_cache(maxsize=1)
+def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
+    def read(name: str) -> Any:
+        return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+
+    return Catalogue(read("methods.yaml"), read("legal.yaml"), read("features.yaml"))
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
+    cleaned = sorted({p.lower().strip() for p in phrases if p and p.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    body = "|".join(re.escape(p) for p in cleaned)
+    return re.compile(rf"(?<![\wæøå])(?:{body})(?![\wæøå])")
+
+
+@lru_cache(maxsize=512)
+def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    return _phrase_pattern(list(phrases))
+
+
+def matches(text: str, phrases: list[str]) -> list[str]:
+    """Distinct cue phrases found in text (lower-cased, whole words)."""
+    pattern = _compiled(tuple(phrases))
+    return list(dict.fromkeys(m.group(0) for m in pattern.finditer(text.lower()))) if pattern else []
+
+
+def _cues(entry: dict[str, Any], field_name: str) -> list[str]:
+    block = entry.get(field_name) or {}
+    return [*block.get("nb", []), *block.get("en", [])]
+
+
+@dataclass
+class Features:
+    found: dict[str, list[str]] = field(default_factory=dict)  # feature id -> matched cues
+
+    def has(self, name: str) -> bool:
+        return bool(self.found.get(name))
+
+    @property
+    def external_actors(self) -> list[str]:
+        return [a for a in EXTERNAL_ACTORS if self.has(a)]
+
+
+def detect_features(text: str, catalogue: Catalogue) -> Features:
+    found = {name: matches(text, _cues(spec, "cues")) for name, spec in catalogue.features.items()}
+    return Features({k: v for k, v in found.items() if v})
+
+
+_FIT_QUESTION = re.compile(
+    r"passer samskaping|egner (?:samskaping )?seg|egnar seg|sak for samskaping|samskape om|"
+    r"co-creation (?:a )?(?:good )?fit|does co-creation fit|suited for co-creation|as a co-creation process|"
+    r"samskapingsprosess|samskape med",
+    re.IGNORECASE,
+)
+_CASE_MARKERS = re.compile(
+    r"(?<![\wæøå])(?:vi|vår|vårt|våre|oss|kommunen (?:skal|vil|har)|we|our|us)(?![\wæøå])", re.IGNORECASE
+)
+
+
+@dataclass
+class Reason:
+    text: str
+    cites: list[str]
+
+
+@dataclass
+class FitAssessment:
+    verdict: str
+    reasons: list[Reason]
+
+    def as_fit(self) -> Fit:
+        return Fit(verdict=self.verdict, reasons=[r.text for r in self.reasons])  # type: ignore[arg-type]
+
+
+def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
+    spec = catalogue.features[name]["reason"]
+    return Reason(spec[lang], list(spec.get("cites", [])))
+
+
+def assess_fit(text: str, features: Features, catalogue: Catalogue, lang: Lang) -> FitAssessment | None:
+    """Fit verdict following the thesis (5.1): complex problems yes, exercise of authority no."""
+    is_case = bool(_FIT_QUESTION.search(text)) or (
+        bool(_CASE_MARKERS.search(text))
+        and any(features.has(f) for f in ("authority", "planning", "wicked", "procurement", "individual"))
+    )
+    if not is_case:
+        return None
+    en = lang == "en"
+    authority, planning, wicked = features.has("authority"), features.has("planning"), features.has("wicked")
+    reasons: list[Reason] = []
+    if authority and not (planning or wicked or features.has("individual")):
+        verdict = "not_suited"
+        reasons.append(_feature_reason(catalogue, "authority", lang))
+        reasons.append(
+            Reason(
+                "Use good participation (medvirkning) and clear communication instead; where a plan is involved, "
+                "the Planning and Building Act requires participation."
+                if en
+                else "Bruk heller god medvirkning og tydelig kommunikasjon; gjelder det plan, krever plan- og bygningsloven "
+                "medvirkning.",
+                ["thesis/5.1", "lov/2008-06-27-71/§5-1"],
+            )
+        )
+    elif authority or planning or (features.has("procurement") and features.has("suppliers")):
+        verdict = "depends"
+        if planning:
+            reasons.append(_feature_reason(catalogue, "planning", lang))
+        if authority:
+            reasons.append(_feature_reason(catalogue, "authority", lang))
+        if wicked:
+            reasons.append(_feature_reason(catalogue, "wicked", lang))
+        if features.has("procurement"):
+            reasons.append(
+                Reason(
+                    "In a procurement the municipality may talk to suppliers before the competition, but must treat them "
+                    "equally and must not give anyone an unfair advantage; co-creation fits the needs and dialogue phase, "
+                    "not the award."
+                    if en
+                    else "I en anskaffelse kan kommunen ha dialog med leverandører før konkurransen, men må behandle dem likt og "
+                    "ikke gi noen en urimelig konkurransefordel; samskaping passer i behovs- og dialogfasen, ikke i "
+                    "tildelingen.",
+                    ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"],
+                )
+            )
+        if features.has("individual") and not authority:
+            reasons.append(
+                Reason(
+                    "Co-creation at the individual level is possible, but the decision on services is an individual "
+                    "decision."
+                    if en
+                    else "Samskaping på individnivå er mulig, men tildelingen av tjenester er et enkeltvedtak.",
+                    ["thesis/4.2.8"],
+                )
+            )
+    elif wicked or len(features.external_actors) >= 2 or features.has("individual"):
+        verdict = "suited"
+        if wicked:
+            reasons.append(_feature_reason(catalogue, "wicked", lang))
+        if features.external_actors:
+            actors = ", ".join(features.external_actors) if en else _actors_nb(features)
+            reasons.append(
+                Reason(
+                    f"Several actors outside the municipality take part ({actors}), which co-creation needs."
+                    if en
+                    else f"Flere aktører utenfor kommunen er med ({actors}), og det er det samskaping bygger på.",
+                    ["thesis/2.3"],
+                )
+            )
+        if features.has("individual"):
+            reasons.append(
+                Reason(
+                    "Co-creation also works at the individual level, around one person's or family's needs."
+                    if en
+                    else "Samskaping kan også skje på individnivå, rundt én persons eller families behov.",
+                    ["thesis/4.2.8"],
+                )
+            )
+    else:
+        verdict = "depends"
+        reasons.append(
+            Reason(
+                "The description does not show whether this is a complex problem the municipality cannot solve alone "
+                "(where co-creation fits) or a matter of authority (where it does not)."
+                if en
+                else "Beskrivelsen viser ikke om dette er et sammensatt problem kommunen ikke kan løse alene (der samskaping "
+                "passer) eller myndighetsutøvelse (der det ikke passer).",
+                ["thesis/5.1"],
+            )
+        )
+    if features.has("time_pressure"):
+        reasons.append(_feature_reason(catalogue, "time_pressure", lang))
+    return FitAssessment(verdict, reasons)
+
+
+def _actors_nb(features: Features) -> str:
+    names = {
+        "citizens": "innbyggere",
+        "volunteers": "frivillige",
+        "politicians": "folkevalgte",
+        "business": "næringsliv",
+        "suppliers": "leverandører",
+    }
+    return ", ".join(names[a] for a in features.external_actors)
+
+
+@dataclass
+class MethodMatch:
+    id: str
+    score: float
+    cues: list[str]
+
+
+def rank_methods(text: str, catalogue: Catalogue, evidence_keys: list[str] | None = None) -> list[MethodMatch]:
+    """Methods scored by matched signals (longer phrases weigh more, a name counts most) and evidence."""
+    lowered = text.lower()
+    ranked: list[MethodMatch] = []
+    evidence_rank = {key: i for i, key in enumerate(evidence_keys or [])}
+    for method in catalogue.methods:
+        cues = matches(lowered, _cues(method, "signals"))
+        names = matches(lowered, [*_name_variants(method)])
+        raw = sum(1.0 + 0.5 * (len(c.split()) - 1) for c in cues) + 3.0 * len(names)
+        for key in method.get("evidence", []):
+            rank = next((r for k, r in evidence_rank.items() if k == key or k.startswith(key + ".")), None)
+            if rank is not None and rank < 10:
+                raw += 1.0 - rank / 10  # the method's own thesis sections were retrieved
+        if raw > 0:
+            ranked.append(MethodMatch(method["id"], round(raw / (raw + 3.0), 3), cues + names))
+    ranked.sort(key=lambda m: -m.score)
+    return ranked
+
+
+def _name_variants(method: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for lang in ("nb", "en"):
+        for part in re.split(r"\s*[/(),]\s*", method["name"][lang]):
+            if len(part) > 3:
+                out.append(part.lower())
+    return out
+
+
+def legal_entries(text: str, catalogue: Catalogue, methods: list[str], laws: list[str]) -> list[dict[str, Any]]:
+    """Legal entries relevant to the text (by trigger words), the chosen methods and named laws, best first."""
+    lowered = text.lower()
+    scored: list[tuple[float, int, dict[str, Any]]] = []
+    for order, entry in enumerate(catalogue.legal):
+        hits = matches(lowered, _cues(entry, "triggers"))
+        score = sum(1.0 + 0.5 * (len(h.split()) - 1) for h in hits)
+        if any(m in entry.get("methods", []) for m in methods[:1]):
+            score += 1.0
+        cited_laws = {s["cite"].split("/§")[0].split("/gdpr")[0] for s in entry.get("statements", [])}
+        if cited_laws & set(laws):
+            score += 2.0
+        if score > 0:
+            scored.append((score, order, entry))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [entry for _, _, entry in scored]

@@ -1,0 +1,123 @@
+"""The Python API: `Assistant(settings).ask(question, role=…, lang=…, history=…) -> Answer`."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+from .advisor import assess_fit, detect_features, legal_entries, load_catalogue, rank_methods
+from .answer import Answer, Lang, Role
+from .compose import compose
+from .config import Settings
+from .embed import Embedder
+from .index import Index, open_index
+from .lookup import find_references, mentioned_laws, resolve
+from .retrieve import Retriever
+from .scope import check_scope
+from .textproc import tokenize, words
+
+Turn = tuple[str, str]  # (user question, assistant answer text)
+
+_ENGLISH = re.compile(
+    r"\b(?:the|what|how|which|can|should|does|do|is|are|we|our|about|and|with|for|of|to|a)\b", re.IGNORECASE
+)
+_NORWEGIAN = re.compile(
+    r"\b(?:og|ikke|ikkje|er|det|som|hva|kva|hvordan|korleis|kan|skal|vi|vår|med|for|til|en|et|av|på|å)\b",
+    re.IGNORECASE,
+)
+_FOLLOW_UP = re.compile(
+    r"^(?:hva med|og |men |da\b|what about|and |but |how about)|\b(?:da|det|dette|slike|utvalget|den|those|that|it)\b",
+    re.IGNORECASE,
+)
+
+
+def detect_language(text: str) -> Lang:
+    """English when English function words clearly outnumber Norwegian ones, else bokmål."""
+    english, norwegian = len(_ENGLISH.findall(text)), len(_NORWEGIAN.findall(text))
+    return "en" if english > norwegian else "nb"
+
+
+class Assistant:
+    """Retrieval + advisor + composer over one index; safe to share between requests."""
+
+    def __init__(self, settings: Settings, index: Index | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.index = index or open_index(settings, embedder)
+        self.retriever = Retriever(self.index)
+        self.catalogue = load_catalogue()
+
+    def _corpus_overlap(self, question: str) -> float:
+        tokens = tokenize(question)
+        if not tokens:
+            return 0.0
+        vocab = self.index.bm25.vocabulary
+        return sum(t in vocab for t in tokens) / len(tokens)
+
+    def ask(
+        self,
+        question: str,
+        role: Role = "prosjektleder",
+        lang: Lang | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Answer:
+        """Answer one question; refusals are Answers with refused=True and a helpful message."""
+        started = time.perf_counter()
+        question = question.replace("\x00", "").strip()
+        lang = lang or detect_language(question)
+        answer = Answer(question=question, language=lang, role=role)
+        scope = check_scope(question, lang, bool(history), self._corpus_overlap(question))
+        if scope.refuse:
+            answer.refused, answer.refusal_reason, answer.text = True, scope.message, scope.message
+            answer.timings_ms = {"retrieve": 0.0, "advise": 0.0, "compose": 0.0, "total": _ms(started)}
+            return answer
+
+        context = question
+        if history and (len(words(question)) <= 8 or _FOLLOW_UP.search(question)):
+            context = f"{history[-1][0]}\n{question}"
+        laws = mentioned_laws(context)
+        refs = find_references(question)
+        direct = resolve(refs, self.index.by_key)
+        if laws and any(not r.law_id for r in refs):
+            direct = [k for k in direct if any(k.startswith(law + "/") for law in laws)] or direct
+        direct = direct[:3]
+
+        t0 = time.perf_counter()
+        query = question if context == question else f"{question} {history[-1][0]}"
+        hits = self.retriever.search(query, k=12)
+        retrieved = list(dict.fromkeys([*direct, *(h.key for h in hits)]))
+        t1 = time.perf_counter()
+
+        features = detect_features(context, self.catalogue)
+        fit = assess_fit(context, features, self.catalogue, lang)
+        methods = rank_methods(context, self.catalogue, retrieved)
+        method_ids = [m.id for m in methods]
+        legal = legal_entries(question if context == question else context, self.catalogue, method_ids, laws)
+        t2 = time.perf_counter()
+
+        result = compose(
+            question=question,
+            lang=lang,
+            role=role,
+            index=self.index,
+            catalogue=self.catalogue,
+            fit=fit,
+            methods=methods,
+            legal=legal,
+            direct_keys=direct,
+            evidence=[h.chunk for h in hits[:5]],
+        )
+        answer.text, answer.methods, answer.citations = result.text, result.methods, result.citations
+        answer.fit = fit.as_fit() if fit else None
+        answer.retrieved = retrieved
+        answer.timings_ms = {
+            "retrieve": _ms(t0, t1),
+            "advise": _ms(t1, t2),
+            "compose": _ms(t2),
+            "total": _ms(started),
+        }
+        return answer
+
+
+def _ms(start: float, end: float | None = None) -> float:
+    return round(((end if end is not None else time.perf_counter()) - start) * 1000, 2)
