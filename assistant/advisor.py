@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .answer import Fit, Lang
+from .textproc import tokenize
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
@@ -77,9 +78,15 @@ def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def matches(text: str, phrases: list[str]) -> list[str]:
-    """Distinct cue phrases found in text (lower-cased, whole words)."""
+    """Cue phrases found in text: exact whole words, or (for several words) all their stems in any order."""
     pattern = _compiled(tuple(phrases))
-    return list(dict.fromkeys(m.group(0) for m in pattern.finditer(text.lower()))) if pattern else []
+    found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(text.lower()))) if pattern else []
+    stems = set(tokenize(text))
+    for phrase in phrases:
+        parts = tokenize(phrase)
+        if len(parts) > 1 and phrase.lower() not in found and set(parts) <= stems:
+            found.append(phrase.lower())
+    return found
 
 
 def _cues(entry: dict[str, Any], field_name: str) -> list[str]:
@@ -276,18 +283,28 @@ def _name_variants(method: dict[str, Any]) -> list[str]:
     return out
 
 
-def legal_entries(text: str, catalogue: Catalogue, methods: list[str], laws: list[str]) -> list[dict[str, Any]]:
-    """Legal entries relevant to the text (by trigger words), the chosen methods and named laws, best first."""
+def legal_entries(
+    text: str, catalogue: Catalogue, methods: list[str], laws: list[str], retrieved: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Legal entries relevant to the text, best first.
+
+    Scored by trigger words, named laws and the paragraphs retrieval found; the chosen method adds
+    weight only to entries that are relevant on their own.
+    """
     lowered = text.lower()
+    rank_of = {key: i for i, key in enumerate((retrieved or [])[:10])}
     scored: list[tuple[float, int, dict[str, Any]]] = []
     for order, entry in enumerate(catalogue.legal):
         hits = matches(lowered, _cues(entry, "triggers"))
         score = sum(1.0 + 0.5 * (len(h.split()) - 1) for h in hits)
-        if any(m in entry.get("methods", []) for m in methods[:1]):
-            score += 1.0
-        cited_laws = {s["cite"].split("/§")[0].split("/gdpr")[0] for s in entry.get("statements", [])}
-        if cited_laws & set(laws):
+        cites = [s["cite"] for s in entry.get("statements", [])]
+        if {c.split("/§")[0].split("/gdpr")[0] for c in cites} & set(laws):
             score += 2.0
+        ranks = [rank_of[c] for c in cites if c in rank_of]
+        if ranks:
+            score += 1.5 * (1.0 - min(ranks) / 10)
+        if score > 0 and any(m in entry.get("methods", []) for m in methods[:1]):
+            score += 1.0
         if score > 0:
             scored.append((score, order, entry))
     scored.sort(key=lambda item: (-item[0], item[1]))

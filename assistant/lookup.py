@@ -70,7 +70,9 @@ def _law_near(text: str, start: int, end: int) -> str:
     """The law named right before a reference (within 40 characters), else right after it."""
     alias_to_law = dict(_ALIASES)
     before = [m for m in _ALIAS_RE.finditer(text, max(0, start - 40), start)]
-    if before:
+    # A law name binds to the reference that follows it, unless another §, a quote or a line break
+    # stands between them ("Kommuneloven § 5-1: «… § 52 …»" does not make § 52 a kommuneloven §).
+    if before and not re.search(r"[§«»\n]", text[before[-1].end() : start]):
         return alias_to_law[before[-1].group(1).lower()]
     after = _ALIAS_RE.search(text, end, min(len(text), end + 25))
     return alias_to_law[after.group(1).lower()] if after else ""

@@ -92,7 +92,7 @@ class Assistant:
         fit = assess_fit(context, features, self.catalogue, lang)
         methods = rank_methods(context, self.catalogue, retrieved)
         method_ids = [m.id for m in methods]
-        legal = legal_entries(question if context == question else context, self.catalogue, method_ids, laws)
+        legal = legal_entries(context, self.catalogue, method_ids, laws, retrieved)
         t2 = time.perf_counter()
 
         result = compose(
