@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .advisor import assess_fit, detect_features, legal_entries, load_catalogue, rank_methods
 from .answer import Answer, Lang, Role
-from .compose import compose
+from .compose import NOTICE, compose
 from .config import Settings
 from .embed import Embedder
 from .index import Index, open_index
@@ -60,6 +60,7 @@ class Assistant:
         role: Role = "prosjektleder",
         lang: Lang | None = None,
         history: Sequence[Turn] = (),
+        on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer one question; refusals are Answers with refused=True and a helpful message."""
         started = time.perf_counter()
@@ -110,6 +111,8 @@ class Assistant:
         answer.text, answer.methods, answer.citations = result.text, result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None
         answer.retrieved = retrieved
+        if self.settings.llm_base_url:
+            self._rewrite_with_llm(answer, history, on_token)
         answer.timings_ms = {
             "retrieve": _ms(t0, t1),
             "advise": _ms(t1, t2),
@@ -117,6 +120,47 @@ class Assistant:
             "total": _ms(started),
         }
         return answer
+
+
+    def _rewrite_with_llm(
+        self, answer: Answer, history: Sequence[Turn], on_token: Callable[[str], None] | None
+    ) -> None:
+        """Let the configured model write the prose; keep the offline text if it fails or cites badly."""
+        from .llm import LLMError, build_messages, generate, validate
+
+        lang = answer.language
+        passages = [(c.number, f"{c.title} ({c.key})", self.index.by_key[c.key][0].text) for c in answer.citations]
+        advice = _advice_summary(answer)
+        messages = build_messages(answer.role, lang, answer.question, advice, passages, list(history))
+        try:
+            raw = generate(self.settings, messages, on_token=on_token)
+            text, problems = validate(raw, {n for n, _, _ in passages}, set(self.index.by_key))
+        except LLMError as exc:
+            text, problems = None, [str(exc)]
+        if text is None:
+            answer.notices.append(LLM_FALLBACK[lang] + (f" ({problems[0]})" if problems else ""))
+            return
+        if any(c.basis == "lov" for c in answer.citations) and NOTICE[lang] not in text:
+            text = f"{text}\n\n{NOTICE[lang]}"
+        answer.text, answer.engine = text, "llm"
+
+
+LLM_FALLBACK = {
+    "nb": "Språkmodellen kunne ikke brukes til dette svaret, så svaret under er laget uten språkmodell, "
+    "direkte fra kildene.",
+    "en": "The language model could not be used for this answer, so the answer below was composed without it, "
+    "directly from the sources.",
+}
+
+
+def _advice_summary(answer: Answer) -> str:
+    """The advisor's result in a few plain lines for the model (it must keep verdict and methods)."""
+    lines = []
+    if answer.fit:
+        lines.append(f"fit: {answer.fit.verdict} — " + " | ".join(answer.fit.reasons))
+    for method in answer.methods:
+        lines.append(f"method: {method.name} (score {method.score})")
+    return "\n".join(lines) or "-"
 
 
 def _ms(start: float, end: float | None = None) -> float:

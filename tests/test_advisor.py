@@ -17,6 +17,7 @@ from assistant.lookup import find_references, resolve
 from assistant.service import Assistant
 
 from .conftest import ROOT
+from .test_llm import NORMAL, ServerState, server  # noqa: F401  (the chat-completions server fixture)
 
 KOML_5_7 = "lov/2018-06-22-83/§5-7"
 
@@ -181,3 +182,54 @@ def test_cli_ask_json_matches_the_contract(shipped_settings: Settings, shipped_i
     assert KOML_5_7 in [c["key"] for c in data["citations"]]
     assert len(data["retrieved"]) >= 10 and len(set(data["retrieved"])) == len(data["retrieved"])
     assert set(data["timings_ms"]) >= {"retrieve", "advise", "compose", "total"}
+
+
+def llm_assistant(shipped_settings: Settings, shipped_index: Index, port: int) -> Assistant:
+    settings = shipped_settings.model_copy(
+        update={"llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_model": "test", "llm_timeout": 2.0}
+    )
+    return Assistant(settings, index=shipped_index)
+
+
+def test_llm_writes_the_prose_but_not_the_evidence(
+    server: tuple[ServerState, int],  # noqa: F811 (fixture imported from test_llm)
+    shipped_settings: Settings, shipped_index: Index, assistant: Assistant,
+) -> None:
+    state, port = server
+    question = "Kan kommunestyret opprette utvalg med innbyggere?"
+    offline = assistant.ask(question, role="jurist")
+    tokens: list[str] = []
+    answer = llm_assistant(shipped_settings, shipped_index, port).ask(question, role="jurist", on_token=tokens.append)
+    assert answer.engine == "llm" and answer.notices == []
+    assert answer.text.startswith(NORMAL.split("[")[0].strip())
+    assert answer.text.endswith("*Dette er veiledning, ikke juridisk rådgivning. Kontroller gjeldende lovtekst på lovdata.no.*")
+    assert [c.key for c in answer.citations] == [c.key for c in offline.citations]
+    assert answer.fit == offline.fit and [m.id for m in answer.methods] == [m.id for m in offline.methods]
+    sent = json.dumps(state.requests[-1]["body"], ensure_ascii=False)
+    assert "<<<KILDE 1>>>" in sent and question in sent
+    assert len(tokens) > 1 and "".join(tokens) == NORMAL
+
+
+@pytest.mark.parametrize("behaviour", ["invented", "http500", "malformed"])
+def test_llm_failure_falls_back_to_the_offline_answer(
+    server: tuple[ServerState, int],  # noqa: F811 (fixture imported from test_llm)
+    shipped_settings: Settings, shipped_index: Index, assistant: Assistant, behaviour: str,
+) -> None:
+    state, port = server
+    state.behaviour = behaviour
+    question = "Kan kommunestyret opprette utvalg med innbyggere?"
+    answer = llm_assistant(shipped_settings, shipped_index, port).ask(question, role="jurist")
+    assert answer.engine == "offline"
+    assert answer.text == assistant.ask(question, role="jurist").text
+    assert answer.notices and answer.notices[0].startswith("Språkmodellen kunne ikke brukes")
+    assert "hemmelig" not in answer.notices[0]
+
+
+def test_dead_llm_endpoint_gives_offline_answer_with_notice(
+    shipped_settings: Settings, shipped_index: Index
+) -> None:
+    from .conftest import free_port
+
+    answer = llm_assistant(shipped_settings, shipped_index, free_port()).ask("Hva er en living lab?")
+    assert answer.engine == "offline" and "Living lab" in answer.text
+    assert "Fikk ikke kontakt med språkmodellen" in answer.notices[0]
