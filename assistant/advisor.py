@@ -81,12 +81,29 @@ def matches(text: str, phrases: list[str]) -> list[str]:
     """Cue phrases found in text: exact whole words, or (for several words) all their stems in any order."""
     pattern = _compiled(tuple(phrases))
     found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(text.lower()))) if pattern else []
-    stems = set(tokenize(text))
+    stems = tokenize(text)
     for phrase in phrases:
         parts = tokenize(phrase)
-        if len(parts) > 1 and phrase.lower() not in found and set(parts) <= stems:
+        if len(parts) > 1 and phrase.lower() not in found and _near(parts, stems):
             found.append(phrase.lower())
     return found
+
+
+def _near(parts: list[str], stems: list[str], slack: int = 2) -> bool:
+    """The stems of a phrase occur in the text in the same order, with at most `slack` words between."""
+    for start, stem in enumerate(stems):
+        if stem != parts[0]:
+            continue
+        pos, ok = start, True
+        for part in parts[1:]:
+            window = stems[pos + 1 : pos + 2 + slack]
+            if part not in window:
+                ok = False
+                break
+            pos = pos + 1 + window.index(part)
+        if ok:
+            return True
+    return False
 
 
 def _cues(entry: dict[str, Any], field_name: str) -> list[str]:

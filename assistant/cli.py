@@ -1,4 +1,4 @@
-"""Command line: `python -m assistant ingest|search|update-laws` (CONTRACTS.md §7)."""
+"""Command line: `python -m assistant ingest|search|ask|eval|update-laws` (CONTRACTS.md §7)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from .config import Settings, load_settings
 from .embed import EmbedderError
+from .evaluate import add_arguments as add_eval_arguments
 from .index import BuildReport, IndexUnavailable, Progress, build_index, current_generation_dir, open_index
 
 _PHASES = {"les": "Leser filer", "embed": "Lager vektorer", "lagre": "Lagrer indeks"}
@@ -112,6 +113,13 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluate import run_command
+
+    _ensure_index(settings)
+    return run_command(settings, args)
+
+
 def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     from .update_laws import UpdateLawsError, update_laws
 
@@ -148,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", choices=["nb", "en"], default=None, help="standard: språket i spørsmålet")
     ask.add_argument("--json", action="store_true")
     ask.set_defaults(func=cmd_ask)
+    evaluation = sub.add_parser("eval", help="kjør evalueringsspørsmålene og mål kvaliteten")
+    add_eval_arguments(evaluation)
+    evaluation.set_defaults(func=cmd_eval)
     update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
     update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
     update.set_defaults(func=cmd_update_laws)

@@ -282,6 +282,10 @@ def _method_advice(
         return sorted(items, key=lambda it: -len(q & set(tokenize(it[lang]))))[:n]
 
     why = [_claim(entry["summary"], book, lang)] + [_claim(i, book, lang) for i in relevant(entry["fits_when"], 2)]
+    if match.cues:  # what in the question pointed here: Samskap's own inference, shown as such
+        matched = ", ".join(f"«{c}»" for c in match.cues[:5])
+        why.append(f"{label('vurdering', lang)}: " + (f"the case mentions {matched}" if lang == "en"
+                                                       else f"saken nevner {matched}"))
     caveats = [_claim(i, book, lang) for i in relevant(entry.get("org_caveats", []), 2)]
     caveats += [_claim(i, book, lang) for i in entry.get("not_when", [])[:1]]
     steps = [_claim(i, book, lang) for i in entry.get("steps", [])[:3]]

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Allow sentence-transformers to download models from a hub (off: our machines are offline).
     allow_model_downloads: bool = False
     chroma_url: str = ""
+    # A sentence-transformers CrossEncoder (hub name or local path) that reorders the top hits; empty: off.
+    reranker: str = ""
     chunk_max_chars: int = 1200
     chunk_overlap_chars: int = 150
     # Seconds a second ingestion waits for a running one before giving up.
@@ -53,6 +55,13 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 7860
+    # Uploads through the app: size and page limits per file.
+    upload_max_mb: float = 20.0
+    upload_max_pages: int = 300
+    # SQLite file for 👍/👎 feedback; empty: <index_dir>/feedback.sqlite.
+    feedback_db: Path | None = None
+    # Requests the app answers at the same time (the rest wait in the queue).
+    concurrency: int = 4
 
     laws: list[str] = DEFAULT_LAWS
     lovdata_laws_url: str = "https://api.lovdata.no/v1/publicData/get/gjeldende-lover.tar.bz2"

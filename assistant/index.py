@@ -32,7 +32,7 @@ from .config import Settings
 from .embed import Embedder, EmbeddingCache, create_embedder, embed_with_cache
 from .ingest import FileResult, chunker_version, collect
 from .ingest.base import Chunk
-from .textproc import BM25_PARAMS, BM25Index
+from .textproc import BM25_PARAMS, BM25Index, keyword_text
 
 INDEX_FORMAT = 1
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -244,6 +244,7 @@ def build_index(
             not rebuild
             and old_manifest.get("chunker_version") == version
             and old_manifest.get("embedder", {}).get("id") == embedder.id
+            and old_manifest.get("bm25") == BM25_PARAMS  # a tokenizer change rebuilds the keyword index
         )
         old_files = old_manifest.get("files", {}) if same_setup else {}
         previous = _previous_chunks(old_dir) if same_setup else {}
@@ -371,7 +372,7 @@ def _fill_generation(
             documents=[c.text for c in part],
             metadatas=[c.metadata() for c in part],
         )
-    BM25Index.build([c.text for c in chunks]).save(gen_dir / "bm25")
+    BM25Index.build([keyword_text(c) for c in chunks]).save(gen_dir / "bm25")
     with (gen_dir / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk in chunks:
             handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")

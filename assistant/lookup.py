@@ -41,6 +41,7 @@ _SECTION_RE = re.compile(
     rf"(?:§§?|paragrafene|paragrafen|paragraf|sections?)\s*({_PARA}(?:\s*(?:,|og|and|eller|or|–|-)\s*{_PARA})*)",
     re.IGNORECASE,
 )
+_YEAR = r"(?:1[89]|20)\d\d(?![\d-])"
 _ARTICLE_RE = re.compile(r"(?:artikkel|article|art\.)\s*(\d+)", re.IGNORECASE)
 
 
@@ -92,9 +93,10 @@ def find_references(text: str) -> list[Reference]:
         for token in _tokens(match.group(1)):
             refs.append(Reference(law, token, match.start(), match.end()))
         covered.append((match.start(), match.end()))
-    # "koml. 5-7" / "fvl 6": an alias directly followed by a number, without "§".
+    # "koml. 5-7" / "fvl 6": an alias directly followed by a number, without "§". A year is no
+    # paragraph: "Opplæringslova 2023" names the law of 2023.
     for match in _ALIAS_RE.finditer(text):
-        rest = re.match(rf"\s*({_PARA})(?![\d\wæøå])", text[match.end() :], re.IGNORECASE)
+        rest = re.match(rf"\s*(?!{_YEAR})({_PARA})(?![\d\wæøå])", text[match.end() :], re.IGNORECASE)
         if not rest or any(s <= match.end() < e for s, e in covered):
             continue
         law = dict(_ALIASES)[match.group(1).lower()]

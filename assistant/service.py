@@ -12,7 +12,7 @@ from .compose import NOTICE, compose
 from .config import Settings
 from .embed import Embedder
 from .index import Index, open_index
-from .lookup import find_references, mentioned_laws, resolve
+from .lookup import mentioned_laws
 from .retrieve import Retriever
 from .scope import check_scope
 from .textproc import tokenize, words
@@ -77,16 +77,11 @@ class Assistant:
         if history and (len(words(question)) <= 8 or _FOLLOW_UP.search(question)):
             context = f"{history[-1][0]}\n{question}"
         laws = mentioned_laws(context)
-        refs = find_references(question)
-        direct = resolve(refs, self.index.by_key)
-        if laws and any(not r.law_id for r in refs):
-            direct = [k for k in direct if any(k.startswith(law + "/") for law in laws)] or direct
-        direct = direct[:3]
-
         t0 = time.perf_counter()
         query = question if context == question else f"{question} {history[-1][0]}"
         hits = self.retriever.search(query, k=12)
-        retrieved = list(dict.fromkeys([*direct, *(h.key for h in hits)]))
+        direct = [h.key for h in hits if h.direct][:3]  # paragraphs the question names, first
+        retrieved = list(dict.fromkeys(h.key for h in hits))
         t1 = time.perf_counter()
 
         features = detect_features(context, self.catalogue)

@@ -96,7 +96,8 @@ def split_paragraphs(text: str, max_chars: int, overlap_chars: int) -> list[str]
     current: list[str] = []
     size = 0
     for unit in units:
-        if current and size + len(unit) + 2 > max_chars:
+        # Flush only a piece with substance: a heading (or overlap tail) alone stays with what follows.
+        if current and size > overlap_chars and size + len(unit) + 2 > max_chars:
             pieces.append("\n\n".join(current))
             tail: list[str] = []
             tail_size = 0
