@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-.PHONY: setup setup-dev run test lint bench clean-index
+.PHONY: setup setup-dev run demo test lint bench eval clean-index
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,14 @@ $(VENV)/.dev: $(VENV)/.base
 setup: $(VENV)/.base
 setup-dev: $(VENV)/.dev
 
-# Build (or update) the index of the shipped corpus and answer a sample query.
+# Start the app on the shipped corpus (builds the index on first start): http://127.0.0.1:7860
 run: setup
+	$(PY) app.py
+
+# The same on the command line: build or update the index and answer a sample question.
+demo: setup
 	$(PY) -m assistant ingest
-	$(PY) -m assistant search "Kan kommunestyret opprette utvalg?" --k 5
+	$(PY) -m assistant ask "Kan kommunestyret opprette utvalg?" --role jurist
 
 test: setup-dev
 	$(PY) -m pytest -q
@@ -33,6 +37,10 @@ lint: setup-dev
 bench: setup-dev
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/search_bench.py
+	$(PY) benchmarks/retrieval_quality.py --ablate
+
+eval: setup
+	$(PY) -m assistant eval --json evals/reports/eval.json
 
 clean-index:
 	rm -rf index/CURRENT index/PREVIOUS index/INSTANCE index/generations index/cache

@@ -1,4 +1,4 @@
-"""Command line: `python -m assistant ingest|search|ask|eval|update-laws` (CONTRACTS.md §7)."""
+"""Command line: `python -m assistant ingest|search|ask|eval|serve|update-laws` (CONTRACTS.md §7)."""
 
 from __future__ import annotations
 
@@ -120,6 +120,17 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_command(settings, args)
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from .ui import launch
+
+    launch(settings)
+    return 0
+
+
 def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     from .update_laws import UpdateLawsError, update_laws
 
@@ -159,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = sub.add_parser("eval", help="kjør evalueringsspørsmålene og mål kvaliteten")
     add_eval_arguments(evaluation)
     evaluation.set_defaults(func=cmd_eval)
+    serve = sub.add_parser("serve", help="start nettappen (samme som `python app.py`)")
+    serve.set_defaults(func=cmd_serve)
     update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
     update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
     update.set_defaults(func=cmd_update_laws)

@@ -12,8 +12,9 @@ from .compose import NOTICE, compose
 from .config import Settings
 from .embed import Embedder
 from .index import Index, open_index
+from .ingest.base import Chunk
 from .lookup import mentioned_laws
-from .retrieve import Retriever
+from .retrieve import Hit, Retriever
 from .scope import check_scope
 from .textproc import tokenize, words
 
@@ -101,7 +102,7 @@ class Assistant:
             methods=methods,
             legal=legal,
             direct_keys=direct,
-            evidence=[h.chunk for h in hits[:5]],
+            evidence=_evidence(hits),
         )
         answer.text, answer.methods, answer.citations = result.text, result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None
@@ -156,6 +157,12 @@ def _advice_summary(answer: Answer) -> str:
     for method in answer.methods:
         lines.append(f"method: {method.name} (score {method.score})")
     return "\n".join(lines) or "-"
+
+
+def _evidence(hits: Sequence[Hit]) -> list[Chunk]:
+    """Passages to quote beside the advice: the municipality's own documents first, then the best hits."""
+    strategy = [h.chunk for h in hits if h.chunk.source_type == "strategy"][:2]
+    return strategy + [h.chunk for h in hits[:5] if h.chunk not in strategy]
 
 
 def _ms(start: float, end: float | None = None) -> float:

@@ -1,0 +1,219 @@
+"""The app in a real browser (headless Chromium via Playwright) and through gradio_client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embed import Embedder
+from assistant.index import Index, build_index
+
+from .conftest import CORPUS, ROOT, free_port, make_settings
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT = 60_000
+BOT = "#chatbot [data-testid=bot]"
+CELL = "#citations [role=gridcell]"
+
+
+@pytest.fixture(scope="module")
+def app_settings(tmp_path_factory: pytest.TempPathFactory, shipped_settings: Settings, shipped_index: Index,
+                 embedder: Embedder) -> Settings:
+    """A private copy of the corpus and index (uploads must not touch the shipped corpus)."""
+    base = tmp_path_factory.mktemp("ui-app")
+    shutil.copytree(CORPUS, base / "corpus")
+    shutil.copytree(shipped_settings.index_dir, base / "index")  # the embedding cache makes the rebuild cheap
+    settings = make_settings(base / "corpus", base / "index", feedback_db=base / "feedback.sqlite")
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def server(app_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, object]]:
+    from assistant.service import Assistant
+    from assistant.ui import CSS, create_app
+
+    port = free_port()
+    app = create_app(app_settings, lambda s: Assistant(s, embedder=embedder))
+    app.queue(default_concurrency_limit=2)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, share=False, css=CSS,
+               quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", app
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: tuple[str, object]) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing on CI: .ci/run installs it with apt-get")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(TIMEOUT)
+        pg.goto(server[0], wait_until="load")
+        pg.wait_for_selector("#question textarea")
+        yield pg
+        browser.close()
+
+
+def _ask(pg: Any, question: str) -> None:
+    """Send a question and wait until the answer and its citation table are shown."""
+    before = pg.locator(BOT).count()
+    pg.fill("#question textarea", question)
+    pg.click("#send")
+    pg.wait_for_function(
+        f"n => document.querySelectorAll('{BOT}').length > n "
+        "&& document.querySelectorAll('#citations [role=gridcell]').length > 0 "
+        "&& !document.querySelector('#chatbot .pending')",
+        arg=before,
+    )
+    pg.wait_for_timeout(800)
+
+
+def test_ask_cite_role_case_upload_export_feedback(page: Any, server: tuple[str, object],
+                                                   app_settings: Settings, tmp_path: Path) -> None:
+    pg = page
+    from assistant.feedback import FeedbackStore
+
+    # 1. A Norwegian question → an answer with citations in the chat and the table.
+    _ask(pg, "Vi vil prøve ut nye løsninger for eldre sammen med frivillige i én bygd. Hvilken metode passer?")
+    bot = pg.locator(BOT).last
+    assert "[1]" in bot.inner_text()
+    assert pg.locator(CELL).count() >= 12
+    pg.screenshot(path=str(ARTIFACTS / "01-answer.png"), full_page=True)
+
+    # 2. Open a citation: the full passage with its key and version.
+    pg.locator(CELL).nth(2).click()
+    pg.wait_for_function("() => document.querySelector('#detail').innerText.includes('[1]')")
+    detail = pg.locator("#detail").inner_text()
+    assert "thesis/" in detail or "lov/" in detail
+    pg.screenshot(path=str(ARTIFACTS / "02-citation.png"), full_page=True)
+
+    # 3. Switch role to Jurist and ask a legal question: a law paragraph with lovdata link and version.
+    pg.get_by_label("Jurist").check()
+    _ask(pg, "Må møtene i et oppgaveutvalg være åpne for publikum?")
+    legal = pg.locator("#legal").inner_text()
+    assert "Kommuneloven" in legal and "versjon" in legal
+    assert pg.locator("#legal a[href^='https://lovdata.no/']").count() >= 1
+    pg.screenshot(path=str(ARTIFACTS / "03-jurist.png"), full_page=True)
+
+    # 4. Feedback without the question, then with it.
+    pg.click("#feedback button.label-wrap, #feedback > button")
+    pg.fill("#fb-comment textarea", "Nyttig for saksbehandlingen")
+    pg.click("#fb-up")
+    pg.wait_for_function("() => document.querySelector('#fb-status').innerText.includes('Takk')")
+    rows = FeedbackStore(app_settings.feedback_db).all()
+    assert rows[-1]["rating"] == "up" and rows[-1]["question"] is None
+    assert rows[-1]["comment"] == "Nyttig for saksbehandlingen"
+
+    # 5. Export a decision note (Markdown + PDF).
+    pg.click("#export button.label-wrap, #export > button")
+    pg.click("#export-note")
+    pg.wait_for_selector("#export-files a[href*='beslutningsnotat']")
+    exported = pg.locator("#export-files").inner_text()
+    assert ".md" in exported and ".pdf" in exported
+    pg.screenshot(path=str(ARTIFACTS / "04-feedback-export.png"), full_page=True)
+
+    # 6. The case form → one composed question → a verdict.
+    pg.get_by_role("tab", name="Saksskjema").click()
+    pg.fill("#case-problem textarea", "Vi vil utvikle et nytt aktivitetstilbud for ungdom i sentrum.")
+    pg.locator("#case-involved").get_by_label("innbyggere").check()
+    pg.locator("#case-involved").get_by_label("frivillige").check()
+    pg.locator("#case-authority").get_by_label("Nei").check()
+    pg.locator("#case-personal").get_by_label("Nei").check()
+    pg.screenshot(path=str(ARTIFACTS / "05-case-form.png"), full_page=True)
+    n_bots = pg.locator(BOT).count()
+    pg.click("#case-send")
+    pg.wait_for_function(
+        f"n => document.querySelectorAll('{BOT}').length > n", arg=n_bots
+    )
+    pg.wait_for_function("() => /Egner seg|Kommer an på/.test(document.querySelector('#badge').innerText)")
+    assert "Vår sak" in pg.locator("#chatbot").inner_text()
+    pg.screenshot(path=str(ARTIFACTS / "06-case-answer.png"), full_page=True)
+
+    # 7. Upload a small PDF; then an answer cites it.
+    pdf = tmp_path / "Kulturplan Løvstad 2026.pdf"
+    _make_pdf(pdf)
+    pg.get_by_role("tab", name="Dokumenter").click()
+    pg.locator("#upload-files input[type=file]").set_input_files(str(pdf))
+    pg.click("#upload-send")
+    pg.wait_for_function(
+        "() => document.querySelector('#upload-status').innerText.includes('Lagt til')", timeout=180_000
+    )
+    assert (app_settings.corpus_dir / "strategies/uploads/Kulturplan-Løvstad-2026.pdf").exists()
+    pg.screenshot(path=str(ARTIFACTS / "07-upload.png"), full_page=True)
+    assert "Kulturplan-Løvstad-2026.pdf" in pg.locator("#upload-status").inner_text()
+    pg.get_by_role("tab", name="Om tjenesten").click()
+    assert "strategies/uploads/Kulturplan-Løvstad-2026.pdf" in pg.locator("#about").inner_text()
+    # The reloaded assistant finds the new document and cites it as municipal strategy.
+    from gradio_client import Client
+
+    question = "Hva sier kulturplanen for Løvstad om fritidsklubben og samskaping med ungdomsrådet?"
+    result = Client(server[0], verbose=False).predict(question, "prosjektleder", "", api_name="/ask")
+    assert "kulturplan-lovstad-2026/p1" in result["retrieved"][:3]
+    strategy = [c for c in result["citations"] if c["key"] == "kulturplan-lovstad-2026/p1"]
+    assert strategy and strategy[0]["basis"] == "strategi"
+    pg.get_by_role("tab", name="Samtale").click()
+    pg.click("#new")
+    pg.wait_for_function(f"() => document.querySelectorAll('{BOT}').length === 0")
+    _ask(pg, question)
+    pg.screenshot(path=str(ARTIFACTS / "08-answer-after-upload.png"), full_page=True)
+
+    # 8. English interface.
+    pg.locator("#lang").get_by_label("English").check()
+    pg.wait_for_selector("#send:has-text('Send')")
+    pg.get_by_role("tab", name="About").click()
+    pg.wait_for_function("() => document.querySelector('#about').innerText.includes('NLOD 2.0')")
+    pg.screenshot(path=str(ARTIFACTS / "09-about-en.png"), full_page=True)
+
+
+def _make_pdf(path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if font.exists():
+        pdf.add_font("DejaVu", "", str(font))
+        pdf.set_font("DejaVu", size=12)
+    else:
+        pdf.set_font("Helvetica", size=12)
+    text = (
+        "Kulturplan for Løvstad kommune 2026–2030\n\n"
+        "Fritidsklubben i Løvstad skal utvikles i samskaping med ungdomsrådet. Kommunen vil prøve ut en "
+        "åpen verkstedmodell der ungdom, frivillige lag og kulturskolen sammen planlegger aktivitetene. "
+        "Ungdomsrådet får et eget budsjett til forsøk i fritidsklubben."
+    )
+    pdf.multi_cell(0, 7, text)
+    pdf.output(str(path))
+
+
+def test_gradio_client_ask(server: tuple[str, object]) -> None:
+    from gradio_client import Client
+
+    client = Client(server[0], verbose=False)
+    result = client.predict("Må møtene i et oppgaveutvalg være åpne?", "jurist", "", api_name="/ask")
+    assert result["role"] == "jurist" and result["language"] == "nb"
+    assert any(c["key"].startswith("lov/2018-06-22-83/") for c in result["citations"])
+    assert set(result) >= {"question", "text", "fit", "methods", "citations", "retrieved", "timings_ms"}
