@@ -14,29 +14,17 @@ from .embed import Embedder
 from .index import Index, open_index
 from .ingest.base import Chunk
 from .lookup import mentioned_laws
+from .query import detect_language
 from .retrieve import Hit, Retriever
 from .scope import check_scope
 from .textproc import tokenize, words
 
 Turn = tuple[str, str]  # (user question, assistant answer text)
 
-_ENGLISH = re.compile(
-    r"\b(?:the|what|how|which|can|should|does|do|is|are|we|our|about|and|with|for|of|to|a)\b", re.IGNORECASE
-)
-_NORWEGIAN = re.compile(
-    r"\b(?:og|ikke|ikkje|er|det|som|hva|kva|hvordan|korleis|kan|skal|vi|vår|med|for|til|en|et|av|på|å)\b",
-    re.IGNORECASE,
-)
 _FOLLOW_UP = re.compile(
     r"^(?:hva med|og |men |da\b|what about|and |but |how about)|\b(?:da|det|dette|slike|utvalget|den|those|that|it)\b",
     re.IGNORECASE,
 )
-
-
-def detect_language(text: str) -> Lang:
-    """English when English function words clearly outnumber Norwegian ones, else bokmål."""
-    english, norwegian = len(_ENGLISH.findall(text)), len(_NORWEGIAN.findall(text))
-    return "en" if english > norwegian else "nb"
 
 
 class Assistant:
