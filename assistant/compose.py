@@ -81,21 +81,27 @@ T = {
 }
 
 
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str, min_chars: int = 20) -> list[str]:
+    """Sentences of a passage with whitespace collapsed; `min_chars=0` keeps short ones (for windows)."""
     flat = " ".join(text.split())
-    return [s for s in re.split(r"(?<=[.!?:;])\s+", flat) if len(s) > 20]
+    return [s for s in re.split(r"(?<=[.!?:;])\s+", flat) if len(s) > min_chars]
 
 
-def best_quote(chunks: list[Chunk], hint: str, max_chars: int = 320) -> str:
-    """The sentence of a passage that best matches the hint; always an exact substring (spaces collapsed)."""
+def best_quote(chunks: list[Chunk], hint: str, max_chars: int = 320, window: int = 1) -> str:
+    """The run of `window` consecutive sentences that best matches the hint; an exact substring
+    of the passage (with whitespace collapsed)."""
     hint_tokens = set(tokenize(hint))
     best, best_score = "", -1.0
     for chunk in chunks:
-        for sentence in _sentences(chunk.text):
-            overlap = len(hint_tokens & set(tokenize(sentence)))
-            score = overlap - 0.001 * len(sentence)
+        sentences = _sentences(chunk.text, min_chars=0)  # consecutive, so a window stays one substring
+        for start in range(len(sentences)):
+            candidate = " ".join(sentences[start : start + window])
+            if len(candidate) <= 20:
+                continue
+            overlap = len(hint_tokens & set(tokenize(candidate)))
+            score = overlap - 0.001 * len(candidate)
             if score > best_score:
-                best, best_score = sentence, score
+                best, best_score = candidate, score
     if not best and chunks:
         best = " ".join(chunks[0].text.split())
     return best if len(best) <= max_chars else best[:max_chars].rsplit(" ", 1)[0]
@@ -348,14 +354,15 @@ def _legal_sections(legal: list[dict[str, Any]], book: CitationBook, lang: Lang,
     if not legal:
         return []
     t = T[lang]
-    limit_entries = 4 if role == "jurist" else 2
+    # Legal staff get the full picture; project leaders the most relevant rules (the checklist has the rest).
+    limit_entries, first_limit, other_limit = (4, 99, 5) if role == "jurist" else (2, 99, 3)
     lines = [f"### {t['legal']}"]
     open_questions: list[str] = []
     differences: list[str] = []
     for rank, entry in enumerate(legal[:limit_entries]):
         lines.append(f"**{entry['topic'][lang]}**")
         statements = entry.get("statements", [])
-        for statement in statements if rank == 0 else statements[:5]:
+        for statement in statements[: first_limit if rank == 0 else other_limit]:
             marker = book.cite(statement["cite"], statement[lang], quote=statement.get("quote", ""))
             if not marker:
                 continue
@@ -384,8 +391,9 @@ def _passages(evidence: list[Chunk], book: CitationBook, lang: Lang, question: s
     for chunk in evidence:
         if chunk.cite_key in cited or len(lines) >= 3:
             continue
-        marker = book.cite(chunk.cite_key, question)
-        quote = book.items[-1].quote
+        quote = best_quote(book.index.by_key[chunk.cite_key], question, max_chars=600, window=2)
+        marker = book.cite(chunk.cite_key, question, quote=quote)
+        quote = next(c.quote for c in book.items if c.key == chunk.cite_key)
         lines.append(f"- {label(_basis_of(chunk), lang)} · {chunk.title}: «{quote}» {marker}")
         cited.add(chunk.cite_key)
     return [f"### {T[lang]['passages']}\n" + "\n".join(lines)] if lines else []
