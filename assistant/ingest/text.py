@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,18 +119,15 @@ class _Section:
     lines: list[str] = field(default_factory=list)
 
 
-def _md_sections(lines: list[str]) -> tuple[list[str], list[_Section]]:
-    """Split Markdown lines at ATX headings, ignoring '#' lines inside code fences."""
+def _split(lines: list[str], heading_at: Callable[[int], tuple[int, str] | None]) -> tuple[list[str], list[_Section]]:
+    """Split lines into a preamble and sections at the lines `heading_at` recognises, nesting by level."""
     preamble: list[str] = []
     sections: list[_Section] = []
     stack: list[tuple[int, str]] = []
-    in_fence = False
-    for line in lines:
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _MD_HEADING.match(line)
-        if match:
-            level, heading = len(match.group(1)), normalize_space(match.group(2))
+    for i, line in enumerate(lines):
+        found = heading_at(i)
+        if found:
+            level, heading = found
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading))
@@ -139,6 +137,21 @@ def _md_sections(lines: list[str]) -> tuple[list[str], list[_Section]]:
         else:
             preamble.append(line)
     return preamble, sections
+
+
+def _md_sections(lines: list[str]) -> tuple[list[str], list[_Section]]:
+    """Split Markdown lines at ATX headings, ignoring '#' lines inside code fences."""
+    fenced: list[bool] = []
+    in_fence = False
+    for line in lines:
+        in_fence = in_fence != bool(_FENCE.match(line))
+        fenced.append(in_fence)
+
+    def heading_at(i: int) -> tuple[int, str] | None:
+        match = None if fenced[i] else _MD_HEADING.match(lines[i])
+        return (len(match.group(1)), normalize_space(match.group(2))) if match else None
+
+    return _split(lines, heading_at)
 
 
 def _is_txt_heading(lines: list[str], i: int) -> bool:
@@ -158,23 +171,15 @@ def _is_txt_heading(lines: list[str], i: int) -> bool:
 
 def _txt_sections(lines: list[str]) -> tuple[list[str], list[_Section]]:
     """Split plain text at heading-like lines; numbered headings nest by their depth."""
-    preamble: list[str] = []
-    sections: list[_Section] = []
-    stack: list[tuple[int, str]] = []
-    for i, line in enumerate(lines):
-        if _is_txt_heading(lines, i):
-            heading = normalize_space(line)
-            match = _NUMBERED.match(heading)
-            level = match.group("num").count(".") + 1 if match else 1
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, heading))
-            sections.append(_Section(heading, level, [h for _, h in stack]))
-        elif sections:
-            sections[-1].lines.append(line)
-        else:
-            preamble.append(line)
-    return preamble, sections
+
+    def heading_at(i: int) -> tuple[int, str] | None:
+        if not _is_txt_heading(lines, i):
+            return None
+        heading = normalize_space(lines[i])
+        match = _NUMBERED.match(heading)
+        return (match.group("num").count(".") + 1 if match else 1), heading
+
+    return _split(lines, heading_at)
 
 
 def _body(lines: list[str]) -> str:
