@@ -57,6 +57,11 @@ class Answer:
     notices: list[str] = field(default_factory=list)  # e.g. "the language model was unreachable"
     engine: str = "offline"  # offline | llm
 
+    @property
+    def law_citations(self) -> list[Citation]:
+        """The citations of law and regulation paragraphs, in citation order."""
+        return [c for c in self.citations if c.key.startswith(("lov/", "forskrift/"))]
+
     def to_json(self) -> dict[str, Any]:
         """The JSON of CONTRACTS.md §3 (with a few extra fields)."""
         data = asdict(self)

@@ -130,7 +130,7 @@ def decision_note_markdown(
         parts.append("\n\n".join(block))
     else:
         parts.append(f"## {t['method']}\n\n{t['no_method']}")
-    laws = [c for c in answer.citations if c.basis == "lov" or c.key.startswith(("lov/", "forskrift/"))]
+    laws = answer.law_citations
     if laws:
         lines = []
         for c in laws:

@@ -225,7 +225,7 @@ def method_cards(answer: Answer | None, lang: str | None = "nb") -> str:
 def legal_basis(answer: Answer | None, lang: str | None = "nb") -> str:
     """The law paragraphs the answer cites, with version and a lovdata.no link."""
     lang = _lang(lang)
-    laws = [c for c in (answer.citations if answer else []) if c.key.startswith(("lov/", "forskrift/"))]
+    laws = answer.law_citations if answer else []
     if not laws:
         return tr(lang, "no_legal")
     version = "versjon" if lang == "nb" else "version"
