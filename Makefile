@@ -40,7 +40,7 @@ bench: setup-dev
 	$(PY) benchmarks/retrieval_quality.py --ablate
 
 eval: setup
-	$(PY) -m assistant eval --json evals/reports/eval.json
+	$(PY) -m assistant eval --json evals/reports/eval.json --thresholds evals/thresholds.yaml
 
 clean-index:
 	rm -rf index/CURRENT index/PREVIOUS index/INSTANCE index/generations index/cache

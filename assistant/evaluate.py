@@ -31,6 +31,7 @@ THRESHOLDS: tuple[tuple[str, str, str], ...] = (
     ("--max-false-refusals", "false_refusals", "max"),
     ("--min-faithfulness", "faithfulness", "min"),
 )
+MARGIN_FLAG = "--min-margin-over-baselines"  # recall@k above every baseline's, in the same run
 
 
 class QuestionsError(ValueError):
@@ -142,7 +143,7 @@ def missed_thresholds(result: Mapping[str, Any], args: argparse.Namespace) -> li
     """Norwegian messages for every --min-…/--max-… threshold the result misses."""
     missed = []
     for flag, metric, kind in THRESHOLDS:
-        limit = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        limit = getattr(args, _dest(flag), None)
         if limit is None:
             continue
         value = result.get(metric)
@@ -152,7 +153,34 @@ def missed_thresholds(result: Mapping[str, Any], args: argparse.Namespace) -> li
             missed.append(f"{flag} {limit}: {metric} = {value} er under terskelen.")
         elif kind == "max" and value > limit:
             missed.append(f"{flag} {limit}: {metric} = {value} er over terskelen.")
+    margin = getattr(args, _dest(MARGIN_FLAG), None)
+    if margin is not None:
+        if not result.get("baselines"):
+            missed.append(f"{MARGIN_FLAG} {margin}: krever grunnlinjene (kjør uten --no-baselines).")
+        for name, baseline in result.get("baselines", {}).items():
+            gap = round(result["recall_at_k"] - baseline["recall_at_k"], 3)
+            if gap < margin:
+                missed.append(f"{MARGIN_FLAG} {margin}: recall_at_k er bare {gap} over {name}.")
     return missed
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def apply_threshold_file(args: argparse.Namespace, path: Path) -> None:
+    """Fill the thresholds not given on the command line from a YAML file of `flag-name: value`."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise QuestionsError(f"Kan ikke lese terskelfilen {path}: {exc}") from exc
+    known = {flag.lstrip("-") for flag, _, _ in THRESHOLDS} | {MARGIN_FLAG.lstrip("-")}
+    if not isinstance(data, dict) or set(data) - known:
+        unknown = ", ".join(sorted(set(data) - known)) if isinstance(data, dict) else "ikke en tabell"
+        raise QuestionsError(f"Ukjente terskler i {path}: {unknown}. Gyldige: {', '.join(sorted(known))}.")
+    for name, value in data.items():
+        if getattr(args, _dest(name), None) is None:
+            setattr(args, _dest(name), value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -167,6 +195,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             flag, type=kind_of, default=None, help=f"{'minste' if kind == 'min' else 'største'} {metric}"
         )
+    parser.add_argument(MARGIN_FLAG, type=float, default=None, help="minste avstand i recall_at_k til grunnlinjene")
+    parser.add_argument(
+        "--thresholds", type=Path, default=None, help="YAML-fil med terskler (flagg på kommandolinjen går foran)"
+    )
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -175,6 +207,8 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         questions = load_questions(args.questions)
+        if args.thresholds:
+            apply_threshold_file(args, args.thresholds)
     except QuestionsError as exc:
         print(f"Feil: {exc}", file=sys.stderr)
         return 2

@@ -39,7 +39,15 @@ Progress = Callable[[str, int, int], None]  # phase, done, total
 
 
 class IndexUnavailable(Exception):
-    """The index is missing, broken or busy; the message is Norwegian and says what to do."""
+    """The index is missing, broken or busy; the message is Norwegian and says what to do.
+
+    `rebuild` is True when the index's own files are missing or damaged, so that building it again
+    from the corpus repairs it (False for a busy lock or an unreachable Chroma server).
+    """
+
+    def __init__(self, message: str, rebuild: bool = False) -> None:
+        super().__init__(message)
+        self.rebuild = rebuild
 
 
 @dataclass
@@ -137,22 +145,72 @@ class Index:
             )
         return self._collection
 
+    def check(self) -> None:
+        """Raise IndexUnavailable(rebuild=True) when this generation's files are gone or damaged.
+
+        Cheap enough to run before every question: a few stats and two small reads.
+        """
+        problem = ""
+        try:
+            manifest = json.loads((self.dir / "manifest.json").read_text())
+            if manifest.get("generation") != self.generation:
+                problem = "manifest.json er byttet ut"
+            elif not (self.dir / "chunks.jsonl").is_file() or not (self.dir / "bm25").is_dir():
+                problem = "tekstbitene eller nøkkelordindeksen mangler"
+            elif not self.settings.chroma_url:
+                with (self.dir / "chroma" / "chroma.sqlite3").open("rb") as handle:
+                    if handle.read(16) != b"SQLite format 3\x00":
+                        problem = "vektorlageret er skadet"
+        except (OSError, ValueError):
+            problem = "filene mangler eller kan ikke leses"
+        if problem:
+            raise IndexUnavailable(f"Indeksen i {self.dir} er borte eller skadet ({problem}).", rebuild=True)
+
     def dense(
         self, query: str, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[int, float]]:
-        """Nearest chunks by cosine similarity: (position, similarity), best first."""
+        """Nearest chunks by cosine similarity: (position, similarity), best first.
+
+        A failed query is retried once on a fresh connection, so a restarted Chroma server is picked
+        up without restarting the app; a second failure raises IndexUnavailable.
+        """
         vector = self.embedder.embed_query(query)
-        result = self.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(k, len(self.chunks)),
-            where=where or None,
-            include=["distances"],
-        )
+        for attempt in (1, 2):
+            try:
+                result = self.collection.query(
+                    query_embeddings=[vector.tolist()],
+                    n_results=min(k, len(self.chunks)),
+                    where=where or None,
+                    include=["distances"],
+                )
+                break
+            except Exception as exc:  # chromadb raises connection, not-found and storage errors alike
+                self._collection = None
+                if attempt == 2:
+                    raise self._store_error(exc) from exc
+                time.sleep(0.3)
         return [
             (self.position[cid], 1.0 - float(dist))
             for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)
             if cid in self.position
         ]
+
+    def _store_error(self, exc: Exception) -> IndexUnavailable:
+        if isinstance(exc, IndexUnavailable):
+            return exc
+        if not self.settings.chroma_url:
+            return IndexUnavailable(
+                f"Vektorlageret i {self.dir} svarer ikke ({type(exc).__name__}).", rebuild=True
+            )
+        try:
+            _chroma_client(self.settings, None).heartbeat()
+        except Exception:
+            return IndexUnavailable(
+                f"Får ikke kontakt med Chroma-serveren på {self.settings.chroma_url}."
+            )
+        return IndexUnavailable(
+            f"Chroma-serveren på {self.settings.chroma_url} har ikke lenger samlingen til indeksen.", rebuild=True
+        )
 
     def keyword(
         self, query: str, k: int, mask: np.ndarray | None = None
@@ -174,14 +232,15 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
     gen_dir = current_generation_dir(settings)
     if gen_dir is None:
         raise IndexUnavailable(
-            f"Fant ingen indeks i {settings.index_dir}. Kjør `python -m assistant ingest` først."
+            f"Fant ingen indeks i {settings.index_dir}. Kjør `python -m assistant ingest` først.", rebuild=True
         )
     try:
         return Index(settings, gen_dir, embedder)
     except (OSError, ValueError, KeyError) as exc:
         raise IndexUnavailable(
             f"Indeksen i {gen_dir} er skadet ({type(exc).__name__}). "
-            "Kjør `python -m assistant ingest --rebuild` for å bygge den på nytt."
+            "Kjør `python -m assistant ingest --rebuild` for å bygge den på nytt.",
+            rebuild=True,
         ) from exc
 
 
@@ -239,7 +298,10 @@ def build_index(
         embedder = embedder or create_embedder(settings.embedder, settings.allow_model_downloads)
         version = chunker_version(settings.chunk_max_chars, settings.chunk_overlap_chars)
         old_dir = current_generation_dir(settings)
-        old_manifest = json.loads((old_dir / "manifest.json").read_text()) if old_dir else {}
+        try:
+            old_manifest = json.loads((old_dir / "manifest.json").read_text()) if old_dir else {}
+        except (OSError, ValueError):
+            old_manifest = {}  # a damaged current generation is rebuilt, not trusted
         same_setup = (
             not rebuild
             and old_manifest.get("chunker_version") == version

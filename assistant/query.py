@@ -265,6 +265,11 @@ def is_fit_question(text: str) -> bool:
 
 FIT_FACET = "Når egner samskaping seg, og når egner det seg ikke?"
 
+# "What does the thesis conclude?" asks for its conclusion chapter and summary, whose words
+# (konklusjon, sammendrag) the question's verb forms ("konkluderer") do not share after stemming.
+_CONCLUSION = re.compile(r"\bkonklu\w*|\bconclu\w*|\bhovedfunn\w*|\bmain findings?\b", re.IGNORECASE)
+CONCLUSION_FACET = "Konklusjon og sammendrag av masteroppgaven"
+
 PART_WEIGHT = 0.5  # a compound's parts count half as much as the compound itself
 VARIANT_WEIGHT = 1.0  # the other written standard counts like the word the user wrote
 # Keyword expansions keyword_terms() applies; a subset switches the others off (for measuring).
@@ -354,5 +359,5 @@ def analyze(
         laws=laws,
         terms=keyword_terms(text, lang, compounds, expansions),
         legal=bool(refs or laws or _LEGAL.search(text)) and not fit,
-        facets=[FIT_FACET] if fit else [],
+        facets=[FIT_FACET] * fit + [CONCLUSION_FACET] * bool(_CONCLUSION.search(text)),
     )

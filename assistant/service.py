@@ -68,6 +68,7 @@ class Assistant:
         laws = mentioned_laws(context)
         t0 = time.perf_counter()
         query = question if context == question else f"{question} {history[-1][0]}"
+        self.index.check()  # files deleted or damaged under a running app: IndexUnavailable(rebuild=True)
         hits = self.retriever.search(query, k=12)
         direct = [h.key for h in hits if h.direct][:3]  # paragraphs the question names, first
         retrieved = list(dict.fromkeys(h.key for h in hits))

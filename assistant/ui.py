@@ -6,10 +6,9 @@ import html
 import os
 import re
 import tempfile
-import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,18 +16,16 @@ from typing import TYPE_CHECKING, Any
 from .answer import Answer, Lang, Role
 from .config import Settings
 from .export import BASIS_LABEL, VERDICT_LABEL, conversation_markdown, decision_note_markdown, markdown_to_pdf
-from .feedback import FeedbackStore, feedback_path
 from .index import BuildReport, Index, build_index, current_generation_dir
+from .runtime import AssistantFactory, Runtime
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from .service import Assistant
 
 NLOD = "Inneholder data under NLOD 2.0, tilgjengeliggjort av Lovdata."
 UPLOAD_TYPES = (".pdf", ".md", ".txt")
 UPLOAD_DIR = Path("strategies") / "uploads"
-HISTORY_TURNS = 6
 
 # ---------------------------------------------------------------- texts ---------------------------------------
 
@@ -500,52 +497,6 @@ def build_report_markdown(report: BuildReport, saved: Sequence[Path], rejected: 
         + (f" Nye tekstbiter i denne kjøringen: {report.embedded}." if nb else f" New in this run: {report.embedded}.")
     )
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- runtime -------------------------------------
-
-AssistantFactory = Callable[[Settings], "Assistant"]
-
-
-def _default_factory(settings: Settings) -> Assistant:
-    from .service import Assistant
-
-    return Assistant(settings)
-
-
-class Runtime:
-    """The shared assistant; replaced (under a lock) when an upload rebuilds the index."""
-
-    def __init__(self, settings: Settings, factory: AssistantFactory | None = None) -> None:
-        self.settings = settings
-        self.factory = factory or _default_factory
-        self._assistant: Assistant | None = None
-        self._lock = threading.Lock()
-        self.feedback = FeedbackStore(feedback_path(settings))
-
-    @property
-    def assistant(self) -> Assistant:
-        with self._lock:
-            if self._assistant is None:
-                self._assistant = self.factory(self.settings)
-            return self._assistant
-
-    @property
-    def index(self) -> Index | None:
-        try:
-            return self.assistant.index
-        except Exception:
-            return None
-
-    def reload(self) -> None:
-        fresh = self.factory(self.settings)
-        with self._lock:
-            self._assistant = fresh
-
-    def ask(self, question: str, role: str, history: Sequence[Answer]) -> Answer:
-        turns = [(a.question, a.text) for a in list(history)[-HISTORY_TURNS:]]
-        chosen: Role = "jurist" if role == "jurist" else "prosjektleder"
-        return self.assistant.ask(question, role=chosen, lang=None, history=turns)
 
 
 def chat_messages(answers: Sequence[Answer], pending: str | None = None, partial: str = "") -> list[dict[str, str]]:

@@ -12,30 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
+from common import eval_questions, timed
 
 from assistant.config import load_settings
 from assistant.index import build_index, current_generation_dir, open_index
 from assistant.retrieve import CANDIDATES, Retriever
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(fn: Callable[[str], object], queries: list[str]) -> dict[str, float]:
-    times = []
-    for query in queries:
-        start = time.perf_counter()
-        fn(query)
-        times.append((time.perf_counter() - start) * 1000)
-    return {"p50": round(statistics.median(times), 2), "p95": round(percentile(times, 0.95), 2)}
 
 
 def main() -> None:
@@ -49,10 +32,7 @@ def main() -> None:
         build_index(settings)
     index = open_index(settings)
     retriever = Retriever(index)
-    queries: list[str] = []
-    questions = Path("evals/questions.yaml")
-    if questions.exists():
-        queries = [q["question"] for q in yaml.safe_load(questions.read_text()) if q.get("question")]
+    queries = [str(q["question"]) for q in eval_questions()]
     titles = list(dict.fromkeys(c.title for c in index.chunks))
     queries = (queries + titles[:: max(1, len(titles) // args.queries)])[: args.queries]
 

@@ -27,7 +27,13 @@ from assistant.eval_metrics import (
     score,
     summarise,
 )
-from assistant.evaluate import QuestionsError, ask_all, load_questions, missed_thresholds
+from assistant.evaluate import (
+    QuestionsError,
+    apply_threshold_file,
+    ask_all,
+    load_questions,
+    missed_thresholds,
+)
 from assistant.index import Index
 from assistant.ingest.base import Chunk
 
@@ -251,6 +257,24 @@ def test_missed_thresholds_are_named_in_norwegian() -> None:
     ]
 
 
+def test_margin_over_baselines_and_threshold_file(tmp_path: Path) -> None:
+    result = {"recall_at_k": 0.8, "baselines": {"langchain_dense": {"recall_at_k": 0.6}, "bm25": {"recall_at_k": 0.7}}}
+    path = tmp_path / "t.yaml"
+    path.write_text("min-recall: 0.9\nmin-margin-over-baselines: 0.15\n", encoding="utf-8")
+    args = argparse.Namespace(min_recall=0.5, min_margin_over_baselines=None)
+    apply_threshold_file(args, path)
+    assert args.min_recall == 0.5  # the command line wins over the file
+    assert missed_thresholds(result, args) == [
+        "--min-margin-over-baselines 0.15: recall_at_k er bare 0.1 over bm25.",
+    ]
+    assert missed_thresholds({"recall_at_k": 0.8}, args) == [
+        "--min-margin-over-baselines 0.15: krever grunnlinjene (kjør uten --no-baselines).",
+    ]
+    path.write_text("min-recal: 0.9\n", encoding="utf-8")
+    with pytest.raises(QuestionsError, match="Ukjente terskler .*: min-recal. Gyldige: max-false-refusals"):
+        apply_threshold_file(args, path)
+
+
 def test_baseline_chunks_take_the_cite_key_at_their_start() -> None:
     source = SourceText("laws/x.xml")
     first = " ".join(f"ord{i}" for i in range(300))  # ~1,900 characters
@@ -399,3 +423,17 @@ def test_eval_thresholds_decide_the_exit_code(
     reachable = run_eval(shipped_settings, *common, "--min-recall", "0.01", "--max-false-refusals", "6")
     assert reachable.returncode == 0, reachable.stderr
     assert "Terskel" not in reachable.stderr
+
+
+@pytest.mark.slow
+def test_public_set_meets_the_ci_thresholds(shipped_settings: Settings, shipped_index: Index, tmp_path: Path) -> None:
+    """The regression gate: the shipped question set, with baselines, against evals/thresholds.yaml."""
+    out = tmp_path / "eval.json"
+    result = run_eval(
+        shipped_settings, "--thresholds", "evals/thresholds.yaml", "--json", str(out), "--report-dir", str(tmp_path)
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["n_questions"] == len(load_questions(ROOT / "evals/questions.yaml")) >= 80
+    assert set(data["baselines"]) == {"langchain_dense", "bm25"}
