@@ -1,4 +1,4 @@
-"""Command line: `python -m assistant ingest|search|ask|eval|serve|update-laws` (CONTRACTS.md §7)."""
+"""Command line: `python -m assistant ingest|search|ask|eval|serve|update-laws|delete-data` (CONTRACTS.md §7)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .config import Settings, load_settings
@@ -150,6 +151,90 @@ def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _indexed_uploads(settings: Settings, prefix: str) -> list[str]:
+    """Files under the uploads folder that the current index still holds."""
+    gen_dir = current_generation_dir(settings)
+    if gen_dir is None:
+        return []
+    manifest = json.loads((gen_dir / "manifest.json").read_text(encoding="utf-8"))
+    return [path for path in manifest.get("files", {}) if path.startswith(prefix)]
+
+
+def _drop_fallback_generation(settings: Settings) -> None:
+    """Delete the previous index generation, kept as a fallback, which still holds the deleted uploads."""
+    from .index import _chroma_client, _prune
+
+    gen_dir = current_generation_dir(settings)
+    if gen_dir is None:
+        return
+    client = _chroma_client(settings, None) if settings.chroma_url else None
+    _prune(settings, client, keep={gen_dir.name})
+    (settings.index_dir / "PREVIOUS").unlink(missing_ok=True)
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _confirm(question: str) -> bool:
+    try:
+        reply = input(question)
+    except EOFError:
+        return False
+    return reply.strip().lower() in {"j", "ja", "y", "yes"}
+
+
+def cmd_delete_data(settings: Settings, args: argparse.Namespace) -> int:
+    from .feedback import FeedbackStore, feedback_path
+    from .ui import UPLOAD_DIR
+
+    everything = not (args.feedback or args.uploads)
+    store = FeedbackStore(feedback_path(settings))
+    ratings = store.count() if args.feedback or everything else 0
+    upload_dir = settings.corpus_dir / UPLOAD_DIR
+    uploads: list[Path] = []
+    stale: list[str] = []
+    if args.uploads or everything:
+        uploads = sorted(p for p in upload_dir.rglob("*") if p.is_file()) if upload_dir.is_dir() else []
+        stale = _indexed_uploads(settings, UPLOAD_DIR.as_posix() + "/")
+    if not ratings and not uploads and not stale:
+        print("Fant ingen lagrede tilbakemeldinger eller opplastede filer. Ingenting er slettet.")
+        return 0
+
+    print("Dette blir slettet for godt:")
+    if ratings:
+        print(f"  - {_n(ratings, 'tilbakemelding', 'tilbakemeldinger')} i {store.path}")
+    if uploads:
+        print(f"  - {_n(len(uploads), 'opplastet fil', 'opplastede filer')} i {upload_dir}:")
+        for path in uploads:
+            print(f"      {path.relative_to(upload_dir).as_posix()}")
+    if stale:
+        print(f"  - tekstbitene fra {_n(len(stale), 'opplastet fil', 'opplastede filer')} i indeksen")
+    if not args.yes and not _confirm("Vil du slette dette? [j/N] "):
+        print("Avbrutt. Ingenting er slettet.")
+        return 1
+
+    if ratings:
+        print(f"Slettet {_n(store.delete_all(), 'tilbakemelding', 'tilbakemeldinger')}.")
+    if uploads or stale:
+        for path in uploads:
+            path.unlink()
+        for folder in sorted((p for p in upload_dir.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if uploads:
+            print(f"Slettet {_n(len(uploads), 'opplastet fil', 'opplastede filer')}.")
+        if current_generation_dir(settings) is not None:
+            report = _ingest(settings, rebuild=False, quiet=True)
+            _drop_fallback_generation(settings)
+            print(
+                f"Indeksen er oppdatert (generasjon {report.generation}, {report.counts.get('total', 0)} tekstbiter); "
+                "de opplastede dokumentene finnes ikke lenger i søk og svar."
+            )
+            print("Hvis appen kjører, må den startes på nytt for å bruke den nye indeksen.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m assistant", description="Samskap")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
     update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
     update.set_defaults(func=cmd_update_laws)
+    delete = sub.add_parser(
+        "delete-data",
+        help="slett lagrede tilbakemeldinger og opplastede dokumenter (standard: begge)",
+        description="Sletter tilbakemeldinger og/eller opplastede dokumenter og oppdaterer indeksen. "
+        "Uten --feedback eller --uploads slettes begge deler.",
+    )
+    delete.add_argument("--feedback", action="store_true", help="slett alle tilbakemeldinger")
+    delete.add_argument("--uploads", action="store_true", help="slett opplastede dokumenter og fjern dem fra indeksen")
+    delete.add_argument("--yes", action="store_true", help="ikke spør om bekreftelse")
+    delete.set_defaults(func=cmd_delete_data)
     return parser
 
 

@@ -7,6 +7,7 @@ import os
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -118,13 +119,22 @@ BACKENDS: dict[str, Callable[[str, bool], Embedder]] = {
 
 
 def create_embedder(spec: str, allow_downloads: bool = False) -> Embedder:
-    """Build an embedder from 'backend' or 'backend:model' (e.g. 'sentence-transformers:/path')."""
+    """The embedder for 'backend' or 'backend:model' (e.g. 'sentence-transformers:/path').
+
+    Loaded once per process and shared: a model is read-only once loaded, and the app reopens the
+    index after every upload or repair without holding a second copy of the model.
+    """
     backend, _, model = spec.strip().partition(":")
     if backend not in BACKENDS:
         raise EmbedderError(
             f"Ukjent embedder «{backend}». Gyldige valg: {', '.join(sorted(BACKENDS))}."
         )
-    return BACKENDS[backend](model.strip(), allow_downloads)
+    return _load(backend, model.strip(), allow_downloads)
+
+
+@cache
+def _load(backend: str, model: str, allow_downloads: bool) -> Embedder:
+    return BACKENDS[backend](model, allow_downloads)
 
 
 def content_hash(text: str) -> str:

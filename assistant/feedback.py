@@ -82,11 +82,25 @@ class FeedbackStore:
         conn.close()
         return rows
 
+    def count(self) -> int:
+        """How many ratings are stored."""
+        if not self.path.exists():
+            return 0
+        with self._connect() as conn:
+            (total,) = conn.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        conn.close()
+        return int(total)
+
     def delete_all(self) -> int:
-        """Remove every rating; returns how many were deleted."""
+        """Remove every rating; returns how many were deleted.
+
+        SQLite only marks deleted rows as free space, so the file is vacuumed afterwards: a stored
+        question or comment must not survive in the file's free pages.
+        """
         if not self.path.exists():
             return 0
         with self._connect() as conn:
             deleted = conn.execute("DELETE FROM feedback").rowcount
+        conn.execute("VACUUM")
         conn.close()
         return int(deleted)

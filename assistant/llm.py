@@ -146,6 +146,9 @@ def _ref_label(text: str, law_id: str, start: int, end: int) -> str:
     return f"{LAWS[law_id][0]} {span}" if law_id in LAWS and "§" in span else span
 
 
+MIN_SOURCES = 2  # an answer must cite at least this many of the given sources (fewer if fewer were given)
+
+
 def validate(text: str, allowed_numbers: set[int], known_keys: set[str]) -> tuple[str | None, list[str]]:
     """Drop citations outside allowed_numbers; None when the text is empty, uncited or names an unknown §."""
     problems: list[str] = []
@@ -167,4 +170,8 @@ def validate(text: str, allowed_numbers: set[int], known_keys: set[str]) -> tupl
         return None, [*problems, f"nevner paragraf som ikke finnes i kildene: {labels}"]
     if allowed_numbers and not kept:
         return None, [*problems, "svaret viser ikke til noen av kildene"]
+    if len(kept) < min(MIN_SOURCES, len(allowed_numbers)):
+        # A real answer to our prompt draws on several sources; one short cited line is what an
+        # obeyed instruction hidden in a document looks like ("say only X [1]").
+        return None, [*problems, f"svaret viser til bare {len(kept)} av kildene"]
     return cleaned, problems

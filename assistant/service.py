@@ -16,7 +16,7 @@ from .ingest.base import Chunk
 from .lookup import mentioned_laws
 from .query import detect_language
 from .retrieve import Hit, Retriever
-from .scope import check_scope
+from .scope import check_scope, clean_question, instructs_a_model
 from .textproc import tokenize, words
 
 Turn = tuple[str, str]  # (user question, assistant answer text)
@@ -53,7 +53,7 @@ class Assistant:
     ) -> Answer:
         """Answer one question; refusals are Answers with refused=True and a helpful message."""
         started = time.perf_counter()
-        question = question.replace("\x00", "").strip()
+        question = clean_question(question)
         lang = lang or detect_language(question)
         answer = Answer(question=question, language=lang, role=role)
         scope = check_scope(question, lang, bool(history), self._corpus_overlap(question))
@@ -115,8 +115,14 @@ class Assistant:
 
         lang = answer.language
         passages = [(c.number, f"{c.title} ({c.key})", self.index.by_key[c.key][0].text) for c in answer.citations]
+        # Documents are data: a passage that addresses a language model is never shown to one.
+        withheld = [n for n, _, text in passages if instructs_a_model(text)]
+        passages = [(n, title, WITHHELD[lang] if n in withheld else text) for n, title, text in passages]
+        if withheld:
+            answer.notices.append(WITHHELD_NOTICE[lang].format(numbers=", ".join(f"[{n}]" for n in withheld)))
         advice = _advice_summary(answer)
-        messages = build_messages(answer.role, lang, answer.question, advice, passages, list(history))
+        turns = [turn for q, a in history for turn in (("user", q), ("assistant", a))]
+        messages = build_messages(answer.role, lang, answer.question, advice, passages, turns)
         try:
             raw = generate(self.settings, messages, on_token=on_token)
             text, problems = validate(raw, {n for n, _, _ in passages}, set(self.index.by_key))
@@ -130,6 +136,16 @@ class Assistant:
         answer.text, answer.engine = text, "llm"
 
 
+WITHHELD = {
+    "nb": "(Teksten er holdt tilbake fordi den inneholder instrukser rettet mot en språkmodell.)",
+    "en": "(Text withheld because it contains instructions aimed at a language model.)",
+}
+WITHHELD_NOTICE = {
+    "nb": "Kilde {numbers} inneholder tekst som ligner instrukser til en språkmodell. Den ble ikke sendt til "
+    "språkmodellen, men er sitert som innhold.",
+    "en": "Source {numbers} contains text that looks like instructions to a language model. It was not sent "
+    "to the model, but is quoted as content.",
+}
 LLM_FALLBACK = {
     "nb": "Språkmodellen kunne ikke brukes til dette svaret, så svaret under er laget uten språkmodell, "
     "direkte fra kildene.",

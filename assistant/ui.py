@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import tempfile
 import time
 import unicodedata
@@ -12,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .answer import Answer, Lang, Role
 from .config import Settings
@@ -371,7 +373,7 @@ def about_markdown(index: Index | None, settings: Settings, lang: str | None = "
         embedder = manifest.get("embedder", {})
         out.append("### " + ("Teknikk" if nb else "Technology"))
         out.append(f"- Embedder: `{escape_text(str(embedder.get('id', '?')))}`")
-    llm = settings.llm_model or settings.llm_base_url
+    llm = settings.llm_model or urlsplit(settings.llm_base_url).netloc.rpartition("@")[2]  # never credentials
     if llm:
         out.append(f"- {'Språkmodell' if nb else 'Language model'}: `{escape_text(llm)}`")
     else:
@@ -392,6 +394,9 @@ def about_markdown(index: Index | None, settings: Settings, lang: str | None = "
 # ---------------------------------------------------------------- uploads -------------------------------------
 
 
+_MAX_STEM_BYTES = 200  # a name may have 255 bytes; leaves room for the extension and a "-2" suffix
+
+
 def safe_upload_name(name: str, max_len: int = 80) -> str:
     """A file name safe to write in the uploads folder: no path parts, no control or odd characters."""
     base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
@@ -404,6 +409,8 @@ def safe_upload_name(name: str, max_len: int = 80) -> str:
     stem = stem or "dokument"
     room = max_len - (len(ext) + 1 if ext else 0)
     stem = stem[: max(room, 1)]
+    while len(stem.encode()) > _MAX_STEM_BYTES:  # file systems count bytes: 80 four-byte letters are too many
+        stem = stem[:-1]
     return f"{stem}.{ext}" if ext else stem
 
 
@@ -447,11 +454,10 @@ def save_uploads(settings: Settings, files: Sequence[str | Path], lang: str | No
                    else f"file too large ({size_mb:.1f} MB, the limit is {settings.upload_max_mb:g} MB).")
             )
             continue
-        if ext == ".pdf":
-            problem = _pdf_problem(source, settings.upload_max_pages, nb)
-            if problem:
-                result.rejected.append(f"{original}: {problem}")
-                continue
+        problem = _pdf_problem(source, settings.upload_max_pages, nb) if ext == ".pdf" else _text_problem(source, nb)
+        if problem:
+            result.rejected.append(f"{original}: {problem}")
+            continue
         target = _unused_path(folder, name)
         if target.resolve().parent != folder:  # belt and braces: never write outside the folder
             result.rejected.append(f"{original}: " + ("ugyldig filnavn." if nb else "invalid file name."))
@@ -462,15 +468,28 @@ def save_uploads(settings: Settings, files: Sequence[str | Path], lang: str | No
 
 
 def _pdf_problem(path: Path, max_pages: int, nb: bool) -> str:
-    try:
-        from pypdf import PdfReader
+    from .ingest.base import LoaderError
+    from .ingest.pdf import page_count
 
-        pages = len(PdfReader(str(path)).pages)
+    try:
+        pages = page_count(path)
+    except LoaderError as exc:  # the loader's reason: empty, not a PDF (ZIP?), password, damaged
+        return f"kunne ikke leses som PDF: {str(exc).replace(path.name, 'filen', 1)}." if nb else "could not be read as a PDF."
     except Exception:
         return "kunne ikke leses som PDF." if nb else "could not be read as a PDF."
     if pages > max_pages:
         return (f"for mange sider ({pages}, grensen er {max_pages})." if nb
                 else f"too many pages ({pages}, the limit is {max_pages}).")
+    return ""
+
+
+def _text_problem(path: Path, nb: bool) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        return "filen er tom." if nb else "the file is empty."
+    if b"\x00" in data:  # a program or image renamed to .txt/.md, or UTF-16 text the loader cannot read
+        return ("filen er ikke en tekstfil i UTF-8 (den inneholder binære data)." if nb
+                else "not a UTF-8 text file (it contains binary data).")
     return ""
 
 
@@ -530,12 +549,25 @@ def side_panel(answer: Answer | None, lang: str | None) -> tuple[str, str, str, 
     )
 
 
+EXPORT_MAX_AGE_S = 3600  # exports hold questions and answers: kept for an hour, then deleted
+
+
+def _export_folder() -> Path:
+    """A fresh folder under the system temp dir; exports older than EXPORT_MAX_AGE_S are removed first."""
+    root = Path(tempfile.gettempdir()) / "samskap-exports"
+    root.mkdir(mode=0o700, exist_ok=True)
+    for old in root.iterdir():
+        if time.time() - old.stat().st_mtime > EXPORT_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
 def export_files(answers: Sequence[Answer], case: Mapping[str, str] | None, lang: str | None,
                  which: str) -> list[str]:
     """Write the decision note (Markdown + PDF) or the conversation to a temp folder; return the paths."""
     if not answers:
         return []
-    folder = Path(tempfile.mkdtemp(prefix="samskap-export-"))
+    folder = _export_folder()
     stamp = time.strftime("%Y%m%d-%H%M")
     if which == "note":
         last = answers[-1]
@@ -573,7 +605,8 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
     t = TEXTS["nb"]
     yes_no = [t["yes"], t["no"], t["unknown"]]
 
-    with gr.Blocks(title="Samskap") as app:
+    # Gradio keeps a copy of every upload and export in its cache: delete them after an hour.
+    with gr.Blocks(title="Samskap", delete_cache=(EXPORT_MAX_AGE_S, EXPORT_MAX_AGE_S)) as app:
         app.runtime = runtime  # for tests
         answers_state = gr.State([])
         case_state = gr.State(None)
@@ -741,8 +774,9 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
             return (build_report_markdown(report, result.saved, result.rejected, settings, lang_value),
                     about_markdown(runtime.index, settings, lang_value), None)
 
-        upload_btn.click(upload, [uploads, lang], [upload_status, about, uploads], api_visibility="private",
-                         concurrency_limit=1, concurrency_id="index-build")
+        # Also callable as /upload (undocumented: the documented API stays /ask) for scripts and the load benchmark.
+        upload_btn.click(upload, [uploads, lang], [upload_status, about, uploads], api_name="upload",
+                         api_visibility="undocumented", concurrency_limit=1, concurrency_id="index-build")
 
         def switch_language(lang_value: str, answers: list[Answer]) -> tuple[Any, ...]:
             tl = TEXTS[_lang(lang_value)]

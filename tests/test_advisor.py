@@ -210,7 +210,7 @@ def test_llm_writes_the_prose_but_not_the_evidence(
     assert len(tokens) > 1 and "".join(tokens) == NORMAL
 
 
-@pytest.mark.parametrize("behaviour", ["invented", "http500", "malformed"])
+@pytest.mark.parametrize("behaviour", ["invented", "http500", "malformed", "slow"])
 def test_llm_failure_falls_back_to_the_offline_answer(
     server: tuple[ServerState, int],  # noqa: F811 (fixture imported from test_llm)
     shipped_settings: Settings, shipped_index: Index, assistant: Assistant, behaviour: str,
@@ -233,3 +233,15 @@ def test_dead_llm_endpoint_gives_offline_answer_with_notice(
     answer = llm_assistant(shipped_settings, shipped_index, free_port()).ask("Hva er en living lab?")
     assert answer.engine == "offline" and "Living lab" in answer.text
     assert "Fikk ikke kontakt med språkmodellen" in answer.notices[0]
+
+
+def test_llm_sees_the_earlier_turn_labelled_by_speaker(
+    server: tuple[ServerState, int],  # noqa: F811 (fixture imported from test_llm)
+    shipped_settings: Settings, shipped_index: Index,
+) -> None:
+    state, port = server
+    history = [("Kan kommunestyret opprette utvalg med innbyggere?", "Ja, etter kommuneloven § 5-7 [1].")]
+    llm_assistant(shipped_settings, shipped_index, port).ask("Må møtene være åpne?", role="jurist", history=history)
+    user = state.requests[-1]["body"]["messages"][1]["content"]
+    assert "Bruker: Kan kommunestyret opprette utvalg med innbyggere?" in user
+    assert "Samskap: Ja, etter kommuneloven § 5-7" in user

@@ -271,7 +271,7 @@ def test_margin_over_baselines_and_threshold_file(tmp_path: Path) -> None:
         "--min-margin-over-baselines 0.15: krever grunnlinjene (kjør uten --no-baselines).",
     ]
     path.write_text("min-recal: 0.9\n", encoding="utf-8")
-    with pytest.raises(QuestionsError, match="Ukjente terskler .*: min-recal. Gyldige: max-false-refusals"):
+    with pytest.raises(QuestionsError, match=r"Ukjente terskler .*: min-recal\. Gyldige: max-false-refusals"):
         apply_threshold_file(args, path)
 
 

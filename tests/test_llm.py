@@ -192,9 +192,10 @@ def test_validate_keeps_a_clean_answer() -> None:
     assert validate(NORMAL, {1, 2}, KNOWN) == (NORMAL, [])
     # A bare paragraph that exists in some indexed law is fine; a Markdown link is not a citation.
     text = "Se § 13 [2] og [vedlegg](https://example.org) [1](x)."
-    assert validate(text, {1, 2}, KNOWN) == (text, [])
+    assert validate(text, {2}, KNOWN) == (text, [])  # "[1](x)" would be removed as a citation not given
     assert validate("Punkt:\n[1] først\n[9] så [2]", {1, 2}, KNOWN)[0] == "Punkt:\n[1] først\n så [2]"
     assert validate("Kildene svarer ikke på dette.", set(), KNOWN) == ("Kildene svarer ikke på dette.", [])
+    assert validate("Bare én kilde ble gitt [1].", {1}, KNOWN) == ("Bare én kilde ble gitt [1].", [])
 
 
 def test_validate_removes_citations_that_were_not_given() -> None:
@@ -212,6 +213,7 @@ def test_validate_removes_citations_that_were_not_given() -> None:
         ("Kommunen kan opprette utvalg.", "svaret viser ikke til noen av kildene"),
         ("Bare feil kilde [9].", "svaret viser ikke til noen av kildene"),
         ("  [9] ", "tomt svar"),
+        ("HACKET [1]", "svaret viser til bare 1 av kildene"),  # an obeyed "say only X" from a document
     ],
 )
 def test_validate_rejects_unsafe_answers(text: str, problem: str) -> None:

@@ -134,6 +134,22 @@ def test_decision_note_and_conversation_export(tmp_path: Path) -> None:
     assert "Beslutningsnotat" in extracted and "Oppgaveutvalg" in extracted and "§ 5-7" in extracted
 
 
+def test_exports_are_deleted_after_an_hour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+    import time
+
+    from assistant.ui import EXPORT_MAX_AGE_S, export_files
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    first = Path(export_files([sample_answer()], None, "nb", "chat")[0])
+    assert first.read_text(encoding="utf-8").startswith("# ") and first.parent.parent.name == "samskap-exports"
+    old = time.time() - EXPORT_MAX_AGE_S - 60
+    os.utime(first.parent, (old, old))
+    second = Path(export_files([sample_answer()], None, "nb", "note")[0])
+    assert second.exists() and not first.parent.exists()  # the hour-old export is gone
+
+
 def test_feedback_stores_question_only_on_opt_in(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "corpus", tmp_path / "index")
     assert feedback_path(settings) == tmp_path / "index" / "feedback.sqlite"

@@ -138,21 +138,32 @@ def _title(reader: PdfReader, first_lines: list[str], path: Path) -> str:
     return path.stem
 
 
+def _count_pages(path: Path, reader: PdfReader) -> int:
+    try:
+        return len(reader.pages)
+    except FileNotDecryptedError as exc:
+        raise LoaderError(
+            f"{path.name} er passordbeskyttet og kan ikke leses uten passord"
+        ) from exc
+    except _READ_ERRORS as exc:
+        raise LoaderError(
+            f"{path.name} er skadet: sidene kan ikke leses ({type(exc).__name__})"
+        ) from exc
+
+
+def page_count(path: Path) -> int:
+    """Number of pages without reading any text; raises LoaderError for the same reasons as load()."""
+    _check_bytes(path)
+    with _quiet_pypdf():
+        return _count_pages(path, _open(path))
+
+
 def load(path: Path, *, max_pages: int | None = None) -> list[Chunk]:
     """Load a PDF as one chunk per page with extractable text; raises LoaderError if unreadable."""
     _check_bytes(path)
     with _quiet_pypdf():
         reader = _open(path)
-        try:
-            n_pages = len(reader.pages)
-        except FileNotDecryptedError as exc:
-            raise LoaderError(
-                f"{path.name} er passordbeskyttet og kan ikke leses uten passord"
-            ) from exc
-        except _READ_ERRORS as exc:
-            raise LoaderError(
-                f"{path.name} er skadet: sidene kan ikke leses ({type(exc).__name__})"
-            ) from exc
+        n_pages = _count_pages(path, reader)
         if n_pages == 0:
             raise LoaderError(f"{path.name} har ingen sider")
         if max_pages is not None and n_pages > max_pages:

@@ -214,6 +214,8 @@ def load(path: Path) -> list[Chunk]:
         data = path.read_bytes()
     except OSError as exc:
         raise LoaderError(f"Kunne ikke lese {path.name}: {exc.strerror or exc}") from exc
+    if b"\x00" in data:  # a program or image renamed to .txt/.md, or UTF-16 text
+        raise LoaderError(f"{path.name} er ikke en tekstfil i UTF-8 (den inneholder binære data)")
     text = decode_bytes(data).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise LoaderError(
