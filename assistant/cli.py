@@ -12,7 +12,15 @@ from typing import Any
 from .config import Settings, load_settings
 from .embed import EmbedderError
 from .evaluate import add_arguments as add_eval_arguments
-from .index import BuildReport, IndexUnavailable, Progress, build_index, current_generation_dir, open_index
+from .index import (
+    BuildReport,
+    IndexUnavailable,
+    Progress,
+    build_index,
+    current_generation_dir,
+    drop_previous_generation,
+    open_index,
+)
 
 _PHASES = {"les": "Leser filer", "embed": "Lager vektorer", "lagre": "Lagrer indeks"}
 
@@ -160,18 +168,6 @@ def _indexed_uploads(settings: Settings, prefix: str) -> list[str]:
     return [path for path in manifest.get("files", {}) if path.startswith(prefix)]
 
 
-def _drop_fallback_generation(settings: Settings) -> None:
-    """Delete the previous index generation, kept as a fallback, which still holds the deleted uploads."""
-    from .index import _chroma_client, _prune
-
-    gen_dir = current_generation_dir(settings)
-    if gen_dir is None:
-        return
-    client = _chroma_client(settings, None) if settings.chroma_url else None
-    _prune(settings, client, keep={gen_dir.name})
-    (settings.index_dir / "PREVIOUS").unlink(missing_ok=True)
-
-
 def _n(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
@@ -226,12 +222,12 @@ def cmd_delete_data(settings: Settings, args: argparse.Namespace) -> int:
             print(f"Slettet {_n(len(uploads), 'opplastet fil', 'opplastede filer')}.")
         if current_generation_dir(settings) is not None:
             report = _ingest(settings, rebuild=False, quiet=True)
-            _drop_fallback_generation(settings)
+            drop_previous_generation(settings)
             print(
                 f"Indeksen er oppdatert (generasjon {report.generation}, {report.counts.get('total', 0)} tekstbiter); "
                 "de opplastede dokumentene finnes ikke lenger i søk og svar."
             )
-            print("Hvis appen kjører, må den startes på nytt for å bruke den nye indeksen.")
+            print("En app som kjører, bytter til den nye indeksen ved neste spørsmål.")
     return 0
 
 

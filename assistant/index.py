@@ -495,6 +495,17 @@ def _switch_current(index_dir: Path, generation: str) -> None:
     _fsync_dir(index_dir)
 
 
+def drop_previous_generation(settings: Settings) -> None:
+    """Delete every generation but the current one (the fallback still holds text deleted since)."""
+    with build_lock(settings):
+        gen_dir = current_generation_dir(settings)
+        if gen_dir is None:
+            return
+        client = _chroma_client(settings, None) if settings.chroma_url else None
+        _prune(settings, client, keep={gen_dir.name})
+        (settings.index_dir / "PREVIOUS").unlink(missing_ok=True)
+
+
 def _prune(settings: Settings, client: Any, keep: set[str]) -> None:
     """Delete generations (and server collections) other than the current and previous one."""
     gens = settings.index_dir / "generations"

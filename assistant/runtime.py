@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .answer import Answer, Role
 from .config import Settings
 from .feedback import FeedbackStore, feedback_path
-from .index import Index, IndexUnavailable, build_index
+from .index import Index, IndexUnavailable, build_index, current_generation_dir
 from .query import detect_language
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ class Runtime:
         try:
             return self.assistant.ask(question, role=chosen, lang=None, history=turns)
         except IndexUnavailable as exc:
+            if exc.rebuild and self._switch_to_newer_index():
+                return self.ask(question, role, history)
             lang = detect_language(question)
             if exc.rebuild:
                 failed = self.repair_error
@@ -92,6 +94,17 @@ class Runtime:
             text = _UNAVAILABLE[lang][kind].format(detail=str(exc), error=error)
             return Answer(question=question, language=lang, role=chosen, refused=True, text=text,
                           refusal_reason=text)
+
+    def _switch_to_newer_index(self) -> bool:
+        """Reopen when another process (ingest, delete-data) replaced our generation; False if none did."""
+        current = current_generation_dir(self.settings)
+        if self._assistant is None or current is None or current == self._assistant.index.dir:
+            return False
+        try:
+            self.reload()
+        except IndexUnavailable:
+            return False
+        return True
 
     @property
     def repairing(self) -> bool:

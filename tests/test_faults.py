@@ -90,3 +90,19 @@ def test_failed_repair_is_reported_and_retried(tiny_corpus: Path, tmp_path: Path
     assert retried.refused and "Forrige forsøk på å bygge indeksen på nytt mislyktes" in retried.text
     assert runtime.wait_for_repair(120) and runtime.repair_error == ""
     assert "helseplan/1" in runtime.ask(QUESTION, "prosjektleder", []).retrieved
+
+
+def test_app_follows_an_index_rebuilt_by_another_process(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tiny_corpus, tmp_path / "index")
+    build_index(settings, embedder=embedder)
+    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+    assert "helseplan/1" in runtime.ask(QUESTION, "prosjektleder", []).retrieved
+    opened = runtime.assistant.index.dir
+    plan = tiny_corpus / "strategies" / "helseplan.md"
+    for extra in ("ungdom", "klima"):  # two outside ingests: the generation the app has open is pruned
+        plan.write_text(plan.read_text(encoding="utf-8") + f"\n## Om {extra}\n\nSamskaping om {extra}.\n", encoding="utf-8")
+        build_index(settings, embedder=embedder)
+    assert not opened.exists()
+    answer = runtime.ask(QUESTION, "prosjektleder", [])
+    assert not answer.refused and not runtime.repairing  # switched to the new generation, no rebuild
+    assert runtime.assistant.index.generation == open_index(settings).generation
