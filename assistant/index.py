@@ -35,6 +35,7 @@ from .ingest.base import Chunk
 from .textproc import BM25_PARAMS, BM25Index, keyword_text
 
 INDEX_FORMAT = 1
+POST_FILTER_FACTOR = 4  # a filtered dense search first tries the unfiltered top 4k (see Index.dense)
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
 
@@ -167,18 +168,28 @@ class Index:
             raise IndexUnavailable(f"Indeksen i {self.dir} er borte eller skadet ({problem}).", rebuild=True)
 
     def dense(
-        self, query: str, k: int, where: dict[str, Any] | None = None
+        self, query: str, k: int, where: dict[str, Any] | None = None, mask: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
         """Nearest chunks by cosine similarity: (position, similarity), best first.
 
-        A failed query is retried once on a fresh connection, so a restarted Chroma server is picked
-        up without restarting the app; a second failure raises IndexUnavailable.
+        With a filter (`where`, and the same filter as a boolean `mask` over the chunks) the search
+        first looks at the unfiltered top 4k and keeps what passes the mask: when k pass, they are
+        the filtered top k, without Chroma's metadata pre-filter (which costs ~200 ms at 100k chunks).
+        Otherwise Chroma filters. A failed query is retried once on a fresh connection, so a restarted
+        Chroma server is picked up without restarting the app; a second failure raises IndexUnavailable.
         """
-        vector = self.embedder.embed_query(query)
+        vector = self.embedder.embed_query(query).tolist()
+        if where and mask is not None:
+            kept = [(pos, sim) for pos, sim in self._query(vector, POST_FILTER_FACTOR * k, None) if mask[pos]]
+            if len(kept) >= min(k, int(mask.sum())):
+                return kept[:k]
+        return self._query(vector, k, where)
+
+    def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> list[tuple[int, float]]:
         for attempt in (1, 2):
             try:
                 result = self.collection.query(
-                    query_embeddings=[vector.tolist()],
+                    query_embeddings=[vector],
                     n_results=min(k, len(self.chunks)),
                     where=where or None,
                     include=["distances"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -149,7 +149,7 @@ def _ref_label(text: str, law_id: str, start: int, end: int) -> str:
 MIN_SOURCES = 2  # an answer must cite at least this many of the given sources (fewer if fewer were given)
 
 
-def validate(text: str, allowed_numbers: set[int], known_keys: set[str]) -> tuple[str | None, list[str]]:
+def validate(text: str, allowed_numbers: set[int], known_keys: Collection[str]) -> tuple[str | None, list[str]]:
     """Drop citations outside allowed_numbers; None when the text is empty, uncited or names an unknown §."""
     problems: list[str] = []
     kept: set[int] = set()

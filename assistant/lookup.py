@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .ingest.lawmeta import LAWS, paragraph_token
@@ -109,9 +109,13 @@ def find_references(text: str) -> list[Reference]:
     return list(dict.fromkeys(refs))
 
 
-def resolve(refs: Iterable[Reference], known_keys: Iterable[str]) -> list[str]:
-    """Cite keys in the index for the references; a reference without a law matches every law."""
-    keys = set(known_keys)
+def resolve(refs: Iterable[Reference], known_keys: Collection[str]) -> list[str]:
+    """Cite keys in the index for the references; a reference without a law matches every law.
+
+    `known_keys` is used as given when it is a set or mapping (the index's `by_key`): copying 100,000
+    keys for every question would cost more than the rest of the query analysis.
+    """
+    keys = known_keys if isinstance(known_keys, (set, frozenset, dict)) else set(known_keys)
     out: list[str] = []
     for ref in refs:
         if ref.law_id:

@@ -210,13 +210,13 @@ class Retriever:
         tuning, chunks, n = self.tuning, self.index.chunks, self.tuning.candidates
         terms = parsed.terms or parsed.text
         legs: list[tuple[list[tuple[int, float]], float, str]] = [
-            (self.index.dense(parsed.text, n, where), tuning.dense_weight, "dense_rank"),
+            (self.index.dense(parsed.text, n, where, mask), tuning.dense_weight, "dense_rank"),
             (self.index.bm25.top(terms, n, mask), tuning.keyword_weight, "keyword_rank"),
         ]
         if tuning.heading_weight:
             legs.append((self.headings.top(terms, n, mask), tuning.heading_weight, ""))
         for facet in parsed.facets if tuning.facet_weight else []:
-            legs.append((self.index.dense(facet, n, where), tuning.facet_weight, ""))
+            legs.append((self.index.dense(facet, n, where, mask), tuning.facet_weight, ""))
             legs.append((self.index.bm25.top(facet, n, mask), tuning.facet_weight, ""))
         skip = self._columns["heading_only"] if tuning.skip_headings else np.zeros(len(chunks), dtype=bool)
         fused: dict[int, Hit] = {}

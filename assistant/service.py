@@ -125,7 +125,7 @@ class Assistant:
         messages = build_messages(answer.role, lang, answer.question, advice, passages, turns)
         try:
             raw = generate(self.settings, messages, on_token=on_token)
-            text, problems = validate(raw, {n for n, _, _ in passages}, set(self.index.by_key))
+            text, problems = validate(raw, {n for n, _, _ in passages}, self.index.by_key)
         except LLMError as exc:
             text, problems = None, [str(exc)]
         if text is None:

@@ -47,6 +47,24 @@ def test_build_writes_manifest_and_finds_passages(tiny_corpus: Path, tmp_path: P
     assert "lov/2006-05-19-16/§16" in [h.key for h in hits]
 
 
+def test_filtered_dense_search_gives_chromas_filtered_result(
+    tiny_corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """The post-filter shortcut (unfiltered top 4k, then the mask) returns what Chroma's filter does."""
+    import numpy as np
+
+    settings = make_settings(tiny_corpus, tmp_path / "index")
+    build_index(settings, embedder=embedder)
+    index = open_index(settings, embedder)
+    kinds = np.array([c.source_type for c in index.chunks])
+    for kind, k in (("law", 5), ("strategy", 5), ("strategy", 1), ("law", 30)):
+        where, mask = {"source_type": {"$in": [kind]}}, kinds == kind
+        for query in ("eldre som bor hjemme og frivillige", "innsyn i dokument"):
+            shortcut = index.dense(query, k, where, mask)
+            assert shortcut == index.dense(query, k, where)  # Chroma's metadata filter
+            assert len(shortcut) == min(k, int(mask.sum())) and all(mask[p] for p, _ in shortcut)
+
+
 def test_incremental_update_embeds_only_changes(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     settings = make_settings(tiny_corpus, tmp_path / "index")
     first = build_index(settings, embedder=embedder)
