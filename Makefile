@@ -34,9 +34,13 @@ lint: setup-dev
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy assistant
 
+# Benchmarks (not tests): run them on a quiet machine; results go to benchmarks/results/.
 bench: setup-dev
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/search_bench.py
+	$(PY) benchmarks/latency_bench.py
+	$(PY) benchmarks/scale_bench.py
+	$(PY) benchmarks/load.py
 	$(PY) benchmarks/retrieval_quality.py --ablate
 
 eval: setup

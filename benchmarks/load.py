@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, eval_questions, free_port, percentile
+from common import rss_mb as memory_mb
 
 UPLOAD_TEXT = """# Kulturplan for {place}
 
@@ -70,31 +71,15 @@ class Memory:
     samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, RSS MB)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB: psutil when installed, else /proc/<pid>/status."""
-    try:
-        import psutil
-
-        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
-    except ImportError:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+def rss_of(pid: int) -> float:
+    return memory_mb(pid)["rss_mb"]
 
 
 def sample_memory(pid: int, memory: Memory, stop: threading.Event, every: float = 0.5) -> None:
     start = time.monotonic()
     while not stop.is_set():
         try:
-            memory.samples.append((round(time.monotonic() - start, 2), rss_mb(pid)))
+            memory.samples.append((round(time.monotonic() - start, 2), rss_of(pid)))
         except (OSError, ValueError):
             return
         stop.wait(every)
@@ -300,7 +285,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         memory, stop = Memory(), threading.Event()
         sampler = threading.Thread(target=sample_memory, args=(proc.pid, memory, stop), daemon=True)
         try:
-            ready_mb = rss_mb(proc.pid)
+            ready_mb = rss_of(proc.pid)
             sampler.start()
             from gradio_client import Client
 
@@ -309,7 +294,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             warm.predict("Hva er en living lab?", "prosjektleder", "", api_name="/ask")
             warm.close()
             cold_ms = (time.perf_counter() - t0) * 1000
-            start_mb = rss_mb(proc.pid)
+            start_mb = rss_of(proc.pid)
             load_from = len(memory.samples)
             results: list[Result] = []
             rounds = []
@@ -319,10 +304,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results += done
                 total_wall += wall
                 time.sleep(2)  # idle: does memory come back down?
-                rounds.append({"round": number, **summarise(done, wall), "rss_end_mb": rss_mb(proc.pid)})
+                rounds.append({"round": number, **summarise(done, wall), "rss_end_mb": rss_of(proc.pid)})
             load_samples = [mb for _, mb in memory.samples[load_from:]]
-            end_mb = rss_mb(proc.pid)
-            hwm_mb = peak_rss_mb(proc.pid)
+            end_mb = rss_of(proc.pid)
+            hwm_mb = memory_mb(proc.pid)["peak_rss_mb"]
         finally:
             stop.set()
             stop_app(proc)
