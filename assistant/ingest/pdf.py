@@ -87,18 +87,20 @@ def _open(path: Path) -> PdfReader:
                     f"{path.name} er kryptert med en metode som ikke støttes her"
                 ) from exc
             if result == PasswordType.NOT_DECRYPTED:
-                raise LoaderError(f"{path.name} er passordbeskyttet og kan ikke leses uten passord")
+                raise _locked(path)
         return reader
     except LoaderError:
         raise
     except FileNotDecryptedError as exc:
-        raise LoaderError(
-            f"{path.name} er passordbeskyttet og kan ikke leses uten passord"
-        ) from exc
+        raise _locked(path) from exc
     except _READ_ERRORS as exc:
         raise LoaderError(
             f"{path.name} er skadet eller ikke en gyldig PDF-fil ({type(exc).__name__})"
         ) from exc
+
+
+def _locked(path: Path) -> LoaderError:
+    return LoaderError(f"{path.name} er passordbeskyttet og kan ikke leses uten passord")
 
 
 def _page_lines(reader: PdfReader, index: int) -> list[str]:
@@ -142,9 +144,7 @@ def _count_pages(path: Path, reader: PdfReader) -> int:
     try:
         return len(reader.pages)
     except FileNotDecryptedError as exc:
-        raise LoaderError(
-            f"{path.name} er passordbeskyttet og kan ikke leses uten passord"
-        ) from exc
+        raise _locked(path) from exc
     except _READ_ERRORS as exc:
         raise LoaderError(
             f"{path.name} er skadet: sidene kan ikke leses ({type(exc).__name__})"
