@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .advisor import Catalogue, FitAssessment, MethodMatch
 from .answer import Basis, Citation, Lang, MethodAdvice, Role
 from .index import Index
 from .ingest.base import Chunk
+from .ingest.lawmeta import MONTHS, in_force_date
 from .textproc import tokenize
 
 NOTICE = {
@@ -58,6 +60,8 @@ T = {
         "not_in_force": "Ikke i kraft ennå",
         "repealed": "Opphevet",
         "pending": "Oppheving er vedtatt",
+        "repealed_since": "Opphevet fra {date} ifølge endringsnotatet; teksten i korpuset er eldre enn "
+        "opphevingen – kontroller gjeldende rett på lovdata.no eller kjør `python -m assistant update-laws`",
     },
     "en": {
         "short": "Short answer",
@@ -77,6 +81,8 @@ T = {
         "not_in_force": "Not yet in force",
         "repealed": "Repealed",
         "pending": "Repeal adopted",
+        "repealed_since": "Repealed from {date} according to the amendment note; the corpus text predates "
+        "the repeal – check the law in force on lovdata.no or run `python -m assistant update-laws`",
     },
 }
 
@@ -152,15 +158,29 @@ def _basis_of(chunk: Chunk) -> Basis:
     return {"law": "lov", "strategy": "strategi"}.get(chunk.source_type, "forskning")  # type: ignore[return-value]
 
 
-def law_warning(chunk: Chunk, lang: Lang) -> str:
+def law_warning(chunk: Chunk, lang: Lang, today: date | None = None) -> str:
     t = T[lang]
     if chunk.version_kind == "not_in_force":
         return f"{t['not_in_force']} ({chunk.version_label})"
     if chunk.repealed:
         return t["repealed"]
     if chunk.pending_repeal:
+        when = in_force_date(chunk.pending_repeal)
+        if when and when <= (today or date.today()):
+            # The repeal has taken effect since the corpus text was fetched: the quoted text is history.
+            return t["repealed_since"].format(date=_long_date(when, lang)) + f" ({chunk.pending_repeal})"
         return f"{t['pending']}: {chunk.pending_repeal}"
     return ""
+
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def _long_date(day: date, lang: Lang) -> str:
+    if lang == "nb":
+        return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
 
 
 def label(basis: Basis, lang: Lang) -> str:

@@ -194,6 +194,26 @@ def test_pending_repeal_from_amendment_notes() -> None:
     )
 
 
+
+def test_a_repeal_whose_date_has_passed_is_reported_as_repealed() -> None:
+    """anskaffelsesloven § 5 'oppheves … (i kraft 1 juli 2026)': after that date the text is history."""
+    from datetime import date
+
+    from assistant.compose import law_warning
+    from assistant.ingest.lawmeta import in_force_date
+
+    loa = chunks("lov-2016-06-17-73.html")
+    section5, section4 = loa["lov/2016-06-17-73/§5"], loa["lov/2016-06-17-73/§4"]
+    assert in_force_date(section5.pending_repeal) == date(2026, 7, 1)
+    assert in_force_date(section4.pending_repeal) is None  # "fra den tid Kongen bestemmer"
+    before = law_warning(section5, "nb", today=date(2026, 6, 30))
+    assert before.startswith("Oppheving er vedtatt: Opphevesved lov6 mars 2026")
+    after = law_warning(section5, "nb", today=date(2026, 7, 1))
+    assert after.startswith("Opphevet fra 1. juli 2026 ifølge endringsnotatet; teksten i korpuset er eldre")
+    assert law_warning(section5, "en", today=date(2026, 11, 30)).startswith("Repealed from 1 July 2026")
+    assert law_warning(section4, "nb", today=date(2030, 1, 1)).startswith("Oppheving er vedtatt")
+
+
 def test_version_kinds_of_as_enacted_texts() -> None:
     new_fvl = _load("nl-20250620-081.xml")
     assert {c.version_kind for c in new_fvl} == {"not_in_force"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 # law id (lovdata.no key prefix) -> (display short name, aliases users type)
 LAWS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -119,6 +120,23 @@ def pending_repeal_note(note: str) -> str:
     """The 'Oppheves ved lov …' part of an amendment note, or '' when it announces no repeal."""
     match = _PENDING_REPEAL.search(note)
     return match.group(0).strip() if match else ""
+
+
+MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+           "november", "desember")
+_IN_FORCE_DATE = re.compile(r"i\s*kraft\s*(\d{1,2})\.?\s*(" + "|".join(MONTHS) + r")\s*(\d{4})", re.IGNORECASE)
+
+
+def in_force_date(note: str) -> date | None:
+    """The date an amendment note says it takes effect ("… (i kraft 1 juli 2026)"), or None."""
+    match = _IN_FORCE_DATE.search(note)
+    if not match:
+        return None
+    day, month, year = match.groups()
+    try:
+        return date(int(year), MONTHS.index(month.lower()) + 1, int(day))
+    except ValueError:
+        return None
 
 
 def is_repealed_heading(heading: str) -> bool:
