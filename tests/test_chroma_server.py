@@ -91,36 +91,40 @@ def test_unreachable_server_gives_clear_message(tiny_corpus: Path, tmp_path: Pat
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
+QUESTION = "Hvordan kan kommunen samskape med frivillige om eldre som bor hjemme?"
+
+
+def app_on_server(server: ChromaServer, corpus: Path, tmp_path: Path, embedder: Embedder) -> Runtime:
+    """The app's runtime over an index of the tiny corpus kept in the Chroma server."""
+    settings = make_settings(corpus, tmp_path / "index", chroma_url=server.url)
+    build_index(settings, embedder=embedder)
+    return Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+
+
 def test_server_restart_mid_session_recovers_without_restarting_the_app(
     chroma_server: ChromaServer, tiny_corpus: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index", chroma_url=chroma_server.url)
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
-    question = "Hvordan kan kommunen samskape med frivillige om eldre som bor hjemme?"
-    assert "helseplan/1" in runtime.ask(question, "prosjektleder", []).retrieved
+    runtime = app_on_server(chroma_server, tiny_corpus, tmp_path, embedder)
+    assert "helseplan/1" in runtime.ask(QUESTION, "prosjektleder", []).retrieved
 
     chroma_server.stop()
-    down = runtime.ask(question, "prosjektleder", [])
+    down = runtime.ask(QUESTION, "prosjektleder", [])
     assert down.refused and "Søket er midlertidig utilgjengelig" in down.text
     assert "Får ikke kontakt med Chroma-serveren" in down.text and not runtime.repairing  # no rebuild for a dead server
 
     chroma_server.start()  # same port, same data
-    again = runtime.ask(question, "prosjektleder", [])
+    again = runtime.ask(QUESTION, "prosjektleder", [])
     assert not again.refused and "helseplan/1" in again.retrieved
 
 
 def test_server_that_lost_the_collection_is_refilled_from_the_corpus(
     chroma_server: ChromaServer, tiny_corpus: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index", chroma_url=chroma_server.url)
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
-    question = "Hvordan kan kommunen samskape med frivillige om eldre som bor hjemme?"
+    runtime = app_on_server(chroma_server, tiny_corpus, tmp_path, embedder)
     name = runtime.assistant.index.manifest["chroma"]["collection"]
     chromadb.HttpClient(host="127.0.0.1", port=int(chroma_server.url.rsplit(":", 1)[1])).delete_collection(name)
 
-    lost = runtime.ask(question, "prosjektleder", [])
+    lost = runtime.ask(QUESTION, "prosjektleder", [])
     assert lost.refused and "har ikke lenger samlingen" in lost.text and "bygges nå på nytt" in lost.text
     assert runtime.wait_for_repair(120) and runtime.repair_error == ""
-    assert "helseplan/1" in runtime.ask(question, "prosjektleder", []).retrieved
+    assert "helseplan/1" in runtime.ask(QUESTION, "prosjektleder", []).retrieved

@@ -19,6 +19,13 @@ from .conftest import make_settings
 QUESTION = "Hvordan kan kommunen samskape med frivillige om eldre som bor hjemme?"
 
 
+def running_app(corpus: Path, tmp_path: Path, embedder: Embedder) -> tuple[Settings, Runtime]:
+    """Settings and the app's runtime over a freshly built index of the corpus."""
+    settings = make_settings(corpus, tmp_path / "index")
+    build_index(settings, embedder=embedder)
+    return settings, Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+
+
 def delete_index(settings: Settings) -> None:
     shutil.rmtree(settings.index_dir)
 
@@ -45,9 +52,7 @@ def garble_manifest(settings: Settings) -> None:
 def test_damaged_index_is_reported_and_rebuilt_while_the_app_runs(
     damage: Callable[[Settings], None], tiny_corpus: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index")
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+    settings, runtime = running_app(tiny_corpus, tmp_path, embedder)
     before = runtime.ask(QUESTION, "prosjektleder", [])
     assert "helseplan/1" in before.retrieved
 
@@ -63,9 +68,7 @@ def test_damaged_index_is_reported_and_rebuilt_while_the_app_runs(
 
 
 def test_english_question_gets_the_message_in_english(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index")
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+    settings, runtime = running_app(tiny_corpus, tmp_path, embedder)
     runtime.ask(QUESTION, "prosjektleder", [])
     delete_index(settings)
     reported = runtime.ask("How can the municipality co-create with volunteers for the elderly?", "jurist", [])
@@ -75,9 +78,7 @@ def test_english_question_gets_the_message_in_english(tiny_corpus: Path, tmp_pat
 
 
 def test_failed_repair_is_reported_and_retried(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index")
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+    settings, runtime = running_app(tiny_corpus, tmp_path, embedder)
     runtime.ask(QUESTION, "prosjektleder", [])
     delete_index(settings)
     hidden = tiny_corpus.with_name("moved-away")
@@ -93,9 +94,7 @@ def test_failed_repair_is_reported_and_retried(tiny_corpus: Path, tmp_path: Path
 
 
 def test_app_follows_an_index_rebuilt_by_another_process(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index")
-    build_index(settings, embedder=embedder)
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=embedder))
+    settings, runtime = running_app(tiny_corpus, tmp_path, embedder)
     assert "helseplan/1" in runtime.ask(QUESTION, "prosjektleder", []).retrieved
     opened = runtime.assistant.index.dir
     plan = tiny_corpus / "strategies" / "helseplan.md"
