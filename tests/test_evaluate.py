@@ -437,3 +437,17 @@ def test_public_set_meets_the_ci_thresholds(shipped_settings: Settings, shipped_
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["n_questions"] == len(load_questions(ROOT / "evals/questions.yaml")) >= 80
     assert set(data["baselines"]) == {"langchain_dense", "bm25"}
+
+
+@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml"])
+def test_question_sets_point_at_passages_that_exist(name: str, shipped_index: Index) -> None:
+    """Every expected source and law key names an indexed passage (or a section with sub-sections)."""
+    from assistant.advisor import load_catalogue
+
+    questions = load_questions(ROOT / "evals" / name)
+    keys = list(shipped_index.by_key)
+    method_ids = {m["id"] for m in load_catalogue().methods}
+    for item in questions:
+        for key in [*item.expect.get("sources", []), *item.expect.get("laws", [])]:
+            assert any(matches(k, key) for k in keys), f"{item.id}: {key}"
+        assert set(item.expect.get("methods", [])) <= method_ids, item.id
