@@ -287,6 +287,28 @@ def citation_detail(index: Index | None, answer: Answer | None, number: int, lan
     return "\n\n".join(lines)
 
 
+CASE_SENTENCES = {
+    "nb": {
+        "case": "Vår sak: {}",
+        "involved": "Involverte: {}.",
+        "authority_yes": "Kommunen skal treffe vedtak (utøve offentlig myndighet) i saken.",
+        "authority_no": "Kommunen skal ikke treffe vedtak i saken.",
+        "timeframe": "Tidsramme: {}.",
+        "personal_data": "Det skal behandles personopplysninger om innbyggere.",
+        "ask": "Egner samskaping seg, hvilken metode bør vi bruke, og hva er handlingsrommet etter loven?",
+    },
+    "en": {
+        "case": "Our case: {}",
+        "involved": "Involved: {}.",
+        "authority_yes": "The municipality will make an administrative decision (exercise public authority) in the case.",
+        "authority_no": "The municipality will not make an administrative decision in the case.",
+        "timeframe": "Timeframe: {}.",
+        "personal_data": "Personal data about citizens will be processed.",
+        "ask": "Is co-creation suited, which method should we use, and what does the law allow?",
+    },
+}
+
+
 def compose_case_question(
     problem: str,
     involved: Sequence[str],
@@ -301,34 +323,21 @@ def compose_case_question(
     would pull in privacy law the case does not need.
     """
     lang = _lang(lang)
+    t = CASE_SENTENCES[lang]
     who = ", ".join(involved)
     yes, no = tr(lang, "yes"), tr(lang, "no")
-    if lang == "en":
-        parts = [f"Our case: {problem.strip()}"]
-        if who:
-            parts.append(f"Involved: {who}.")
-        if authority == yes:
-            parts.append("The municipality will make an administrative decision (exercise public authority) in the case.")
-        elif authority == no:
-            parts.append("The municipality will not make an administrative decision in the case.")
-        if timeframe.strip():
-            parts.append(f"Timeframe: {timeframe.strip()}.")
-        if personal_data == yes:
-            parts.append("Personal data about citizens will be processed.")
-        parts.append("Is co-creation suited, which method should we use, and what does the law allow?")
-    else:
-        parts = [f"Vår sak: {problem.strip()}"]
-        if who:
-            parts.append(f"Involverte: {who}.")
-        if authority == yes:
-            parts.append("Kommunen skal treffe vedtak (utøve offentlig myndighet) i saken.")
-        elif authority == no:
-            parts.append("Kommunen skal ikke treffe vedtak i saken.")
-        if timeframe.strip():
-            parts.append(f"Tidsramme: {timeframe.strip()}.")
-        if personal_data == yes:
-            parts.append("Det skal behandles personopplysninger om innbyggere.")
-        parts.append("Egner samskaping seg, hvilken metode bør vi bruke, og hva er handlingsrommet etter loven?")
+    parts = [t["case"].format(problem.strip())]
+    if who:
+        parts.append(t["involved"].format(who))
+    if authority == yes:
+        parts.append(t["authority_yes"])
+    elif authority == no:
+        parts.append(t["authority_no"])
+    if timeframe.strip():
+        parts.append(t["timeframe"].format(timeframe.strip()))
+    if personal_data == yes:
+        parts.append(t["personal_data"])
+    parts.append(t["ask"])
     return " ".join(parts)
 
 
