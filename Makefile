@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-.PHONY: setup setup-dev run demo test lint bench eval clean-index
+.PHONY: setup setup-dev run demo test test-fast lint bench eval vectors clean-index
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: setup
 test: setup-dev
 	$(PY) -m pytest -q
 
+# The inner loop: everything but the tests marked slow (shipped-corpus index, servers, browser).
+test-fast: setup-dev
+	$(PY) -m pytest -q -m "not slow"
+
 lint: setup-dev
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy assistant
@@ -45,6 +49,10 @@ bench: setup-dev
 
 eval: setup
 	$(PY) -m assistant eval --json evals/reports/eval.json --thresholds evals/thresholds.yaml
+
+# After a change to the corpus or the chunker: re-embed what changed and rewrite assistant/data/vectors-*.npz.
+vectors: setup
+	$(PY) -m assistant ship-vectors
 
 clean-index:
 	rm -rf index/CURRENT index/PREVIOUS index/INSTANCE index/generations index/cache

@@ -1,4 +1,4 @@
-"""Command line: `python -m assistant ingest|search|ask|eval|serve|update-laws|delete-data` (CONTRACTS.md §7)."""
+"""Command line: `python -m assistant ingest|search|ask|eval|serve|update-laws|delete-data|ship-vectors` (CONTRACTS.md §7)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .index import (
     build_index,
     current_generation_dir,
     drop_previous_generation,
+    embedding_cache,
     open_index,
 )
 
@@ -159,6 +160,31 @@ def cmd_update_laws(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ship_vectors(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the passage vectors of the corpus (and of the evaluation baseline) to the shipped file."""
+    from .embed import ShippedVectors, content_hash, embed_with_cache, shipped_vectors_path
+    from .eval_baselines import source_texts, split_sources
+    from .ui import UPLOAD_DIR
+
+    print_report(_ingest(settings, rebuild=False))
+    index = open_index(settings)
+    uploads = UPLOAD_DIR.as_posix() + "/"  # what users uploaded through the app is never shipped
+    texts = [c.text for c in index.chunks if not c.source_path.startswith(uploads)]
+    texts += [d.page_content for d in split_sources(source_texts(settings, index))
+              if not str(d.metadata["source"]).startswith(uploads)]
+    cache = embedding_cache(settings)
+    try:
+        vectors, embedded = embed_with_cache(index.embedder, texts, cache, settings.embed_batch_size)
+    finally:
+        cache.close()
+    items = {content_hash(t): v for t, v in zip(texts, vectors, strict=True) if v is not None}
+    out = Path(args.out) if args.out else shipped_vectors_path(index.embedder.id)
+    ShippedVectors.write(out, index.embedder.id, items)
+    print(f"Skrev {len(items)} vektorer ({embedded} nye) for {index.embedder.id} til {out} "
+          f"({out.stat().st_size / 1e6:.1f} MB).")
+    return 0
+
+
 def _indexed_uploads(settings: Settings, prefix: str) -> list[str]:
     """Files under the uploads folder that the current index still holds."""
     gen_dir = current_generation_dir(settings)
@@ -256,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     update = sub.add_parser("update-laws", help="hent gjeldende lovtekster fra Lovdata")
     update.add_argument("--source", default=None, help="URL eller lokal .tar.bz2")
     update.set_defaults(func=cmd_update_laws)
+    ship = sub.add_parser(
+        "ship-vectors",
+        help="skriv vektorene for korpuset til filen som følger med pakken (for utviklere)",
+        description="Bygger indeksen og skriver alle tekstbitenes vektorer (float16, etter tekstens hash) til "
+        "assistant/data/, slik at en ny installasjon slipper å lage dem på nytt.",
+    )
+    ship.add_argument("--out", default=None, help="standard: assistant/data/vectors-<embedder>.npz")
+    ship.set_defaults(func=cmd_ship_vectors)
     delete = sub.add_parser(
         "delete-data",
         help="slett lagrede tilbakemeldinger og opplastede dokumenter (standard: begge)",

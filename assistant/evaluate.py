@@ -222,10 +222,16 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     args.report_dir.mkdir(parents=True, exist_ok=True)
     write_markdown(result, args.report_dir / "report.md")
-    write_chart(result, args.report_dir / "metrics.png")
+    chart = args.report_dir / "metrics.png"
+    try:
+        write_chart(result, chart)
+    except ImportError:  # matplotlib is an optional extra: the numbers matter, the figure is a bonus
+        print("Figuren ble ikke laget: matplotlib er ikke installert (`pip install matplotlib`).", file=sys.stderr)
+        chart = None
     print(summary_text(result))
     print(
-        f"Rapport: {args.report_dir / 'report.md'}, figur: {args.report_dir / 'metrics.png'}"
+        f"Rapport: {args.report_dir / 'report.md'}"
+        + (f", figur: {chart}" if chart else "")
         + (f", JSON: {args.json}" if args.json else "")
     )
     missed = missed_thresholds(result, args)

@@ -63,6 +63,7 @@ class BuildReport:
     seconds: float
     reused_files: int = 0
     notes: list[str] = field(default_factory=list)
+    vectors_missing: int = 0  # passages without a vector yet (only after a build with embed_missing=False)
 
     @property
     def problems(self) -> list[FileResult]:
@@ -122,6 +123,8 @@ class Index:
         for chunk in self.chunks:
             self.by_key.setdefault(chunk.cite_key, []).append(chunk)
         self.bm25 = BM25Index.load(generation_dir / "bm25")
+        # Chunks with a vector in the dense store; fewer than all while the app embeds new documents.
+        self.vector_count = len(self.chunks) - missing_vectors(self.manifest)
         self._embedder = embedder
         self._collection: Any = None
 
@@ -178,6 +181,8 @@ class Index:
         Otherwise Chroma filters. A failed query is retried once on a fresh connection, so a restarted
         Chroma server is picked up without restarting the app; a second failure raises IndexUnavailable.
         """
+        if not self.vector_count:
+            return []
         vector = self.embedder.embed_query(query).tolist()
         if where and mask is not None:
             kept = [(pos, sim) for pos, sim in self._query(vector, POST_FILTER_FACTOR * k, None) if mask[pos]]
@@ -190,7 +195,7 @@ class Index:
             try:
                 result = self.collection.query(
                     query_embeddings=[vector],
-                    n_results=min(k, len(self.chunks)),
+                    n_results=min(k, self.vector_count),
                     where=where or None,
                     include=["distances"],
                 )
@@ -228,6 +233,16 @@ class Index:
     ) -> list[tuple[int, float]]:
         """BM25 top-k: (position, score), best first; chunks outside `mask` are excluded."""
         return self.bm25.top(query, k, mask)
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache:
+    """The index's cache of passage vectors (shipped vectors included unless switched off)."""
+    return EmbeddingCache(settings.index_dir / "cache" / "embeddings.sqlite", settings.use_shipped_vectors)
+
+
+def missing_vectors(manifest: dict[str, Any]) -> int:
+    """Passages of a generation that have no vector yet (0 for complete and older generations)."""
+    return int(manifest.get("vectors", {}).get("missing", 0))
 
 
 def current_generation_dir(settings: Settings) -> Path | None:
@@ -300,8 +315,14 @@ def build_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
+    embed_missing: bool = True,
 ) -> BuildReport:
-    """Bring the index up to date with the corpus; only new or changed text is embedded."""
+    """Bring the index up to date with the corpus; only new or changed text is embedded.
+
+    With `embed_missing=False` nothing is embedded: passages whose vectors are neither cached nor
+    shipped are left out of the dense store (keyword search still finds them) and counted in the
+    manifest as missing, for a later full build to add. The app starts this way and embeds afterwards.
+    """
     started = time.perf_counter()
     if not settings.corpus_dir.is_dir():
         raise IndexUnavailable(f"Fant ikke korpusmappen {settings.corpus_dir}.")
@@ -342,6 +363,7 @@ def build_index(
             same_setup
             and old_manifest.get("chroma", {}).get("target") == _chroma_target(settings)
             and old_files == file_records
+            and (not embed_missing or not missing_vectors(old_manifest))
         ):
             return BuildReport(
                 generation=old_manifest["generation"],
@@ -351,12 +373,36 @@ def build_index(
                 embedded=0,
                 seconds=time.perf_counter() - started,
                 reused_files=len(reused),
+                vectors_missing=missing_vectors(old_manifest),
             )
         chunks = [c for f in files if f.status == "indexed" for c in f.chunks]
-        report = _write_generation(settings, embedder, version, files, chunks, file_records, progress)
+        report = _write_generation(settings, embedder, version, files, chunks, file_records, progress, embed_missing)
         report.reused_files = len(reused)
         report.seconds = time.perf_counter() - started
         return report
+
+
+def fill_vectors(
+    settings: Settings, embedder: Embedder | None = None, progress: Callable[[int, int], None] | None = None
+) -> BuildReport:
+    """Embed what the current generation lacks, then make a complete generation.
+
+    The embedding (minutes for hundreds of new pages) runs outside the build lock, so the app keeps
+    answering from the current generation and further uploads are indexed meanwhile; the vectors go to
+    the cache, and the build under the lock afterwards takes them from there in seconds.
+    """
+    gen_dir = current_generation_dir(settings)
+    if gen_dir is None:
+        raise IndexUnavailable(f"Fant ingen indeks i {settings.index_dir}.", rebuild=True)
+    with (gen_dir / "chunks.jsonl").open(encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle]
+    embedder = embedder or create_embedder(settings.embedder, settings.allow_model_downloads)
+    cache = embedding_cache(settings)
+    try:
+        embed_with_cache(embedder, texts, cache, settings.embed_batch_size, progress)
+    finally:
+        cache.close()
+    return build_index(settings, embedder=embedder)
 
 
 def _file_record(result: FileResult) -> dict[str, Any]:
@@ -379,13 +425,14 @@ def _write_generation(
     chunks: list[Chunk],
     file_records: dict[str, Any],
     progress: Progress | None,
+    embed_missing: bool,
 ) -> BuildReport:
     generation = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     gen_dir = settings.index_dir / "generations" / generation
     gen_dir.mkdir(parents=True)
     try:
         report, client = _fill_generation(
-            settings, embedder, version, files, chunks, file_records, progress, generation, gen_dir
+            settings, embedder, version, files, chunks, file_records, progress, embed_missing, generation, gen_dir
         )
     except BaseException:
         shutil.rmtree(gen_dir, ignore_errors=True)  # never leave a half-written generation
@@ -405,6 +452,7 @@ def _fill_generation(
     chunks: list[Chunk],
     file_records: dict[str, Any],
     progress: Progress | None,
+    embed_missing: bool,
     generation: str,
     gen_dir: Path,
 ) -> tuple[BuildReport, Any]:
@@ -422,7 +470,7 @@ def _fill_generation(
             "Sjekk at Chroma-serveren kjører og er tilgjengelig."
         ) from exc
 
-    cache = EmbeddingCache(settings.index_dir / "cache" / "embeddings.sqlite")
+    cache = embedding_cache(settings)
     try:
         vectors, embedded = embed_with_cache(
             embedder,
@@ -430,20 +478,22 @@ def _fill_generation(
             cache,
             batch_size=settings.embed_batch_size,
             progress=(lambda done, total: progress("embed", done, total)) if progress else None,
+            embed_missing=embed_missing,
         )
     finally:
         cache.close()
 
     if progress:
         progress("lagre", 0, 1)
+    dense = [(c, v) for c, v in zip(chunks, vectors, strict=True) if v is not None]
     batch = 4000
-    for start in range(0, len(chunks), batch):
-        part = chunks[start : start + batch]
+    for start in range(0, len(dense), batch):
+        part = dense[start : start + batch]
         collection.add(
-            ids=[c.chunk_id for c in part],
-            embeddings=vectors[start : start + batch],
-            documents=[c.text for c in part],
-            metadatas=[c.metadata() for c in part],
+            ids=[c.chunk_id for c, _ in part],
+            embeddings=np.vstack([v for _, v in part]),
+            documents=[c.text for c, _ in part],
+            metadatas=[c.metadata() for c, _ in part],
         )
     BM25Index.build([keyword_text(c) for c in chunks]).save(gen_dir / "bm25")
     with (gen_dir / "chunks.jsonl").open("w", encoding="utf-8") as handle:
@@ -459,7 +509,8 @@ def _fill_generation(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "chunker_version": version,
         "chunking": {"max_chars": settings.chunk_max_chars, "overlap_chars": settings.chunk_overlap_chars},
-        "embedder": {"id": embedder.id, "spec": settings.embedder, "dim": int(vectors.shape[1]) if len(chunks) else 0},
+        "embedder": {"id": embedder.id, "spec": settings.embedder, "dim": len(dense[0][1]) if dense else 0},
+        "vectors": {"count": len(dense), "missing": len(chunks) - len(dense)},
         "chroma": {"target": _chroma_target(settings), "collection": collection_name},
         "bm25": BM25_PARAMS,
         "counts": counts,
@@ -468,7 +519,8 @@ def _fill_generation(
     _write_json_atomic(gen_dir / "manifest.json", manifest)
     _fsync_dir(gen_dir)
     report = BuildReport(
-        generation=generation, changed=True, files=files, counts=counts, embedded=embedded, seconds=0.0
+        generation=generation, changed=True, files=files, counts=counts, embedded=embedded, seconds=0.0,
+        vectors_missing=len(chunks) - len(dense),
     )
     return report, client
 

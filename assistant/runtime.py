@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .answer import Answer, Role
+from .answer import Answer, Lang, Role
 from .config import Settings
 from .feedback import FeedbackStore, feedback_path
-from .index import Index, IndexUnavailable, build_index, current_generation_dir
+from .index import Index, IndexUnavailable, build_index, current_generation_dir, fill_vectors
 from .query import detect_language
 
 if TYPE_CHECKING:
-    from .service import Assistant
+    from .service import Assistant, Turn
 
 AssistantFactory = Callable[[Settings], "Assistant"]
 HISTORY_TURNS = 6  # earlier turns passed to the assistant with a question
+
+_VECTORS = {
+    "nb": {
+        "progress": "⏳ Semantisk søk bygges: {done} av {total} tekstbiter. Til da finner Samskap nye dokumenter "
+        "bare på ordene i dem; appen bytter selv når vektorene er klare.",
+        "failed": "⚠ Semantisk søk for nye dokumenter kunne ikke bygges ({error}). Samskap søker i dem på ord. "
+        "Kjør `python -m assistant ingest` for å prøve igjen.",
+    },
+    "en": {
+        "progress": "⏳ Building semantic search: {done} of {total} passages. Until then Samskap finds new "
+        "documents by their words only; the app switches by itself when the vectors are ready.",
+        "failed": "⚠ Semantic search for new documents could not be built ({error}). Samskap searches them by "
+        "their words. Run `python -m assistant ingest` to try again.",
+    },
+}
 
 _UNAVAILABLE = {
     "nb": {
@@ -38,6 +53,20 @@ _UNAVAILABLE = {
 }
 
 
+def turns_from_messages(messages: Sequence[Mapping[str, str]]) -> list[Turn]:
+    """(question, answer) pairs from chat messages [{"role": "user"|"assistant", "content": …}, …]."""
+    turns: list[Turn] = []
+    question: str | None = None
+    for message in messages:
+        role, content = str(message.get("role", "")), str(message.get("content", ""))
+        if role == "user":
+            question = content
+        elif role == "assistant" and question is not None:
+            turns.append((question, content))
+            question = None
+    return turns
+
+
 def _default_factory(settings: Settings) -> Assistant:
     from .service import Assistant
 
@@ -54,6 +83,9 @@ class Runtime:
         self._lock = threading.Lock()
         self._repair: threading.Thread | None = None
         self.repair_error = ""  # why the last repair failed ("" when it did not)
+        self._vectors: threading.Thread | None = None
+        self.vector_progress = (0, 0)  # passages embedded so far, and to embed, by the running job
+        self.vector_error = ""
         self.feedback = FeedbackStore(feedback_path(settings))
 
     @property
@@ -75,16 +107,26 @@ class Runtime:
         with self._lock:
             self._assistant = fresh
 
-    def ask(self, question: str, role: str, history: Sequence[Answer]) -> Answer:
-        """Answer through the shared assistant; a broken or unreachable index gives a message, not an error."""
-        turns = [(a.question, a.text) for a in list(history)[-HISTORY_TURNS:]]
+    def ask(
+        self,
+        question: str,
+        role: str,
+        history: Sequence[Answer | Turn],
+        on_token: Callable[[str], None] | None = None,
+        lang: Lang | None = None,
+    ) -> Answer:
+        """Answer through the shared assistant; a broken or unreachable index gives a message, not an error.
+
+        `history` holds the earlier answers of the conversation, or (question, answer text) pairs.
+        """
+        turns = [(t.question, t.text) if isinstance(t, Answer) else t for t in list(history)[-HISTORY_TURNS:]]
         chosen: Role = "jurist" if role == "jurist" else "prosjektleder"
         try:
-            return self.assistant.ask(question, role=chosen, lang=None, history=turns)
+            return self.assistant.ask(question, role=chosen, lang=lang, history=turns, on_token=on_token)
         except IndexUnavailable as exc:
             if exc.rebuild and self._switch_to_newer_index():
-                return self.ask(question, role, history)
-            lang = detect_language(question)
+                return self.ask(question, role, history, on_token, lang)
+            lang = lang or detect_language(question)
             if exc.rebuild:
                 failed = self.repair_error
                 self.start_repair()
@@ -135,3 +177,52 @@ class Runtime:
         with self._lock:
             self._assistant = fresh
         self.repair_error = ""
+
+    @property
+    def embedding(self) -> bool:
+        """True while passages without vectors are being embedded in the background."""
+        return self._vectors is not None and self._vectors.is_alive()
+
+    def start_vectors(self) -> bool:
+        """Embed, in the background, the passages the current index has no vectors for; then switch to
+        the complete index. Returns True when a job runs (nothing is missing: False)."""
+        index = self.index
+        if index is None or index.vector_count >= len(index.chunks):
+            return self.embedding
+        with self._lock:
+            if not self.embedding:
+                self.vector_progress = (0, len(index.chunks) - index.vector_count)
+                self._vectors = threading.Thread(target=self._fill_vectors, name="samskap-vectors", daemon=True)
+                self._vectors.start()
+        return True
+
+    def wait_for_vectors(self, timeout: float | None = None) -> bool:
+        """Wait for a running vector job; True when none is running afterwards."""
+        if self._vectors is not None:
+            self._vectors.join(timeout)
+        return not self.embedding
+
+    def _fill_vectors(self) -> None:
+        embedder = self._assistant.index.embedder if self._assistant is not None else None
+        try:
+            fill_vectors(self.settings, embedder, progress=self._on_vector_progress)
+            fresh = self.factory(self.settings)
+        except Exception as exc:  # shown in the banner; keyword search keeps working meanwhile
+            self.vector_error = str(exc) or type(exc).__name__
+            return
+        with self._lock:
+            self._assistant = fresh
+        self.vector_error = ""
+
+    def _on_vector_progress(self, done: int, total: int) -> None:
+        if total:
+            self.vector_progress = (done, total)
+
+    def banner(self, lang: str | None) -> str:
+        """The status line above the chat: vectors being built or failed; "" when all is well."""
+        texts = _VECTORS["en" if lang == "en" else "nb"]
+        if self.embedding:
+            done, total = self.vector_progress
+            sep = "\u00a0" if lang != "en" else ","  # 1 200 (nb) / 1,200 (en)
+            return texts["progress"].format(done=f"{done:,}".replace(",", sep), total=f"{total:,}".replace(",", sep))
+        return texts["failed"].format(error=self.vector_error) if self.vector_error else ""

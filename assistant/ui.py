@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import html
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .answer import Answer, Lang, Role
+from .answer import Answer, Lang
 from .config import Settings
 from .export import BASIS_LABEL, VERDICT_LABEL, conversation_markdown, decision_note_markdown, markdown_to_pdf
-from .index import BuildReport, Index, build_index, current_generation_dir
-from .runtime import AssistantFactory, Runtime
+from .index import BuildReport, Index, build_index
+from .runtime import AssistantFactory, Runtime, turns_from_messages
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -524,6 +526,14 @@ def build_report_markdown(report: BuildReport, saved: Sequence[Path], rejected: 
         (f"Indeksen har nå {total} tekstbiter." if nb else f"The index now holds {total} passages.")
         + (f" Nye tekstbiter i denne kjøringen: {report.embedded}." if nb else f" New in this run: {report.embedded}.")
     )
+    if report.vectors_missing:
+        lines.append(
+            f"De nye dokumentene er søkbare på ord allerede. Semantisk søk for {report.vectors_missing} tekstbiter "
+            "bygges i bakgrunnen (se linjen øverst); appen bytter selv når det er klart." if nb else
+            f"The new documents can already be searched by their words. Semantic search for "
+            f"{report.vectors_missing} passages is being built in the background (see the line at the top); the "
+            "app switches by itself when it is ready."
+        )
     return "\n".join(lines)
 
 
@@ -539,13 +549,43 @@ def chat_messages(answers: Sequence[Answer], pending: str | None = None, partial
     return messages
 
 
-def stream_pieces(markdown: str, pieces: int = 8) -> Iterator[str]:
-    """Growing prefixes of the message, cut at line ends, so the answer appears progressively."""
-    lines = markdown.split("\n")
-    step = max(1, len(lines) // pieces)
-    for end in range(step, len(lines), step):
-        yield "\n".join(lines[:end])
-    yield markdown
+DRAFT = {
+    "nb": "*Utkast fra språkmodellen – kontrolleres mot kildene før det vises ferdig.*",
+    "en": "*Draft from the language model – checked against the sources before it is final.*",
+}
+
+
+def stream_answer(
+    ask: Callable[[Callable[[str], None]], Answer], lang: str | None, min_interval: float = 0.05
+) -> Iterator[tuple[str, Answer | None]]:
+    """Run `ask(on_token)` in a thread and yield (draft Markdown, None) as a model's tokens arrive,
+    at most every `min_interval` seconds, then ("", answer). An offline answer yields only the answer.
+
+    The draft is marked as such: the finished answer (checked against the sources, or the offline
+    fallback) replaces it.
+    """
+    tokens: queue.Queue[str | None] = queue.Queue()
+    outcome: list[Answer | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(ask(tokens.put))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+        finally:
+            tokens.put(None)
+
+    threading.Thread(target=work, name="samskap-answer", daemon=True).start()
+    draft, shown = "", time.monotonic()
+    while (token := tokens.get()) is not None:
+        draft += token
+        if time.monotonic() - shown >= min_interval:
+            shown = time.monotonic()
+            yield f"{DRAFT[_lang(lang)]}\n\n{safe_markdown(draft)}", None
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    yield "", result
 
 
 def side_panel(answer: Answer | None, lang: str | None) -> tuple[str, str, str, list[list[str]], str]:
@@ -604,13 +644,16 @@ footer { display: none !important; }
 """
 
 
-def create_app(settings: Settings, assistant_factory: AssistantFactory | None = None) -> gr.Blocks:
+def create_app(
+    settings: Settings, assistant_factory: AssistantFactory | None = None, runtime: Runtime | None = None
+) -> gr.Blocks:
     """Build the Gradio Blocks app (does not launch it)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the browser would keep every question asked
     import gradio as gr
 
-    runtime = Runtime(settings, assistant_factory)
+    runtime = runtime or Runtime(settings, assistant_factory)
     t = TEXTS["nb"]
     yes_no = [t["yes"], t["no"], t["unknown"]]
 
@@ -623,6 +666,9 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
             header = gr.Markdown(f"# Samskap\n{t['subtitle']}")
             lang = gr.Radio([("Norsk", "nb"), ("English", "en")], value="nb", show_label=False,
                             elem_id="lang", scale=0, min_width=200)
+        # While new passages are embedded in the background: progress, polled only while a job runs.
+        banner = gr.Markdown(visible=False, elem_id="banner")
+        banner_timer = gr.Timer(2.0, active=False)
         with gr.Tabs() as tabs:
             with gr.Tab(t["tab_chat"], id="chat") as tab_chat:
                 with gr.Row():
@@ -684,20 +730,25 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
 
         side_outputs = [badge, methods, legal, table, detail]
 
+        def show_banner(lang_value: str) -> tuple[Any, Any]:
+            text = runtime.banner(lang_value)
+            return gr.Markdown(text, visible=bool(text)), gr.Timer(active=runtime.embedding)
+
         def respond(message: str, role_value: str, lang_value: str, answers: list[Answer]) -> Iterator[Any]:
             message = (message or "").strip()
             if not message:
                 yield chat_messages(answers), "", answers, *side_panel(answers[-1] if answers else None, lang_value)
                 return
             yield chat_messages(answers, message), "", answers, *side_panel(None, lang_value)
+            answer: Answer | None = None
             try:
-                answer = runtime.ask(message, role_value, answers)
+                for draft, answer in stream_answer(lambda on_token: runtime.ask(message, role_value, answers, on_token),
+                                                   lang_value):
+                    if answer is None:
+                        yield chat_messages(answers, message, draft), "", answers, *side_panel(None, lang_value)
             except Exception as exc:
                 answer = Answer(question=message, refused=True, text="", refusal_reason=f"⚠ {exc}")
-            full = answer_to_markdown(answer)
-            for piece in stream_pieces(full):
-                yield chat_messages(answers, message, piece), "", answers, *side_panel(None, lang_value)
-                time.sleep(0.03)
+            assert answer is not None
             answers = [*answers, answer]
             yield chat_messages(answers), "", answers, *side_panel(answer, lang_value)
 
@@ -761,31 +812,34 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
         chat_btn.click(lambda a, c, lv: export_files(a, c, lv, "chat"), [answers_state, case_state, lang], [files],
                        api_visibility="private")
 
-        def upload(paths: list[str] | None, lang_value: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, None]:  # noqa: B008
+        def upload(paths: list[str] | None, lang_value: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
             nb = _lang(lang_value) == "nb"
             if not paths:
-                return ("Velg minst én fil." if nb else "Choose at least one file."), about_markdown(runtime.index, settings, lang_value), None
+                return ("Velg minst én fil." if nb else "Choose at least one file."), about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value)
             progress(0.05, desc="Lagrer filene" if nb else "Saving the files")
             result = save_uploads(settings, paths, lang_value)
             if not result.saved:
                 msg = ("**Ingen filer ble lagt til:**\n" if nb else "**No files were added:**\n")
-                return msg + "\n".join(f"- {escape_text(r)}" for r in result.rejected), about_markdown(runtime.index, settings, lang_value), None
+                return msg + "\n".join(f"- {escape_text(r)}" for r in result.rejected), about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value)
 
             def on_progress(phase: str, done: int, total: int) -> None:
                 label = {"les": "Leser filene" if nb else "Reading the files"}.get(
                     phase, "Bygger indeksen" if nb else "Building the index")
                 progress((0.1 + 0.85 * done / total) if total else 0.1, desc=label)
 
+            # Searchable by keyword within seconds; their vectors are made in the background (see the banner).
             embedder = runtime.index.embedder if runtime.index is not None else None
-            report = build_index(settings, progress=on_progress, embedder=embedder)
+            report = build_index(settings, progress=on_progress, embedder=embedder, embed_missing=False)
             progress(0.97, desc="Laster den nye indeksen" if nb else "Loading the new index")
             runtime.reload()
+            runtime.start_vectors()
             return (build_report_markdown(report, result.saved, result.rejected, settings, lang_value),
-                    about_markdown(runtime.index, settings, lang_value), None)
+                    about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value))
 
         # Also callable as /upload (undocumented: the documented API stays /ask) for scripts and the load benchmark.
-        upload_btn.click(upload, [uploads, lang], [upload_status, about, uploads], api_name="upload",
-                         api_visibility="undocumented", concurrency_limit=1, concurrency_id="index-build")
+        upload_btn.click(upload, [uploads, lang], [upload_status, about, uploads, banner, banner_timer],
+                         api_name="upload", api_visibility="undocumented", concurrency_limit=1,
+                         concurrency_id="index-build")
 
         def switch_language(lang_value: str, answers: list[Answer]) -> tuple[Any, ...]:
             tl = TEXTS[_lang(lang_value)]
@@ -826,13 +880,21 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
              legal],
             api_visibility="private",
         )
-        app.load(lambda lv: about_markdown(runtime.index, settings, lv), [lang], [about], api_visibility="private")
+        app.load(lambda lv: (about_markdown(runtime.index, settings, lv), *show_banner(lv)), [lang],
+                 [about, banner, banner_timer], api_visibility="private")
+        banner_timer.tick(show_banner, [lang], [banner, banner_timer], api_visibility="private")
 
-        def ask(question: str, role: str = "prosjektleder", lang: str = "") -> dict[str, Any]:
-            """One answer as JSON (CONTRACTS.md §3); `lang` empty: follow the question."""
-            chosen: Role = "jurist" if role == "jurist" else "prosjektleder"
+        def ask(
+            question: str, role: str = "prosjektleder", lang: str = "", history: list[dict[str, str]] | None = None
+        ) -> dict[str, Any]:
+            """One answer as JSON (CONTRACTS.md §3).
+
+            `lang` empty: follow the question. `history`: the conversation so far, oldest first, as
+            [{"role": "user", "content": question}, {"role": "assistant", "content": answer text}, …],
+            so that a follow-up ("Hva med møtene?") keeps its context.
+            """
             answer_lang: Lang | None = "en" if lang == "en" else ("nb" if lang == "nb" else None)
-            return runtime.assistant.ask(question, role=chosen, lang=answer_lang).to_json()
+            return runtime.ask(question, role, turns_from_messages(history or []), lang=answer_lang).to_json()
 
         gr.api(ask, api_name="ask")
     return app
@@ -844,14 +906,18 @@ def _console_progress(phase: str, done: int, total: int) -> None:
 
 
 def launch(settings: Settings, **kwargs: Any) -> None:
-    """Build the index if there is none, then serve the app on settings.host:port (never shared)."""
-    if current_generation_dir(settings) is None:
-        print("Bygger indeksen første gang (det tar noen minutter) …", flush=True)
-        report = build_index(settings, progress=_console_progress)
-        print(f"\nIndeksen er klar: {report.counts.get('total', 0)} tekstbiter.", flush=True)
-        for problem in report.problems:
-            print(f"  ! {problem.message or problem.path}", flush=True)
-    app = create_app(settings)
+    """Bring the index up to date without waiting for vectors, serve the app on settings.host:port (never
+    shared), and embed what is missing in the background (the shipped corpus comes with its vectors)."""
+    print("Oppdaterer indeksen …", flush=True)
+    report = build_index(settings, progress=_console_progress, embed_missing=False)
+    print(f"\rIndeksen er klar: {report.counts.get('total', 0)} tekstbiter.", flush=True)
+    for problem in report.problems:
+        print(f"  ! {problem.message or problem.path}", flush=True)
+    runtime = Runtime(settings)
+    app = create_app(settings, runtime=runtime)
+    if runtime.start_vectors():
+        print("Semantisk søk for nye tekstbiter bygges i bakgrunnen; appen svarer med nøkkelordsøk så lenge.",
+              flush=True)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     app.launch(
         server_name=settings.host,

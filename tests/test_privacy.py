@@ -27,7 +27,7 @@ import pytest
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.feedback import FeedbackStore, feedback_path
-from assistant.index import build_index, open_index
+from assistant.index import BuildReport, build_index, open_index
 from assistant.retrieve import Retriever
 from assistant.ui import UPLOAD_DIR, save_uploads
 
@@ -233,7 +233,7 @@ def test_nothing_typed_or_uploaded_reaches_logs_or_disk_and_the_key_never_leaks(
         # An upload (through the undocumented /upload endpoint that reuses the page's handler).
         document = tmp_path / "kulturplan-tapirholmen.md"
         document.write_text(UPLOAD_TEXT, encoding="utf-8")
-        report, about_after, _ = client.predict([handle_file(str(document))], "nb", api_name="/upload")
+        report, about_after, *_ = client.predict([handle_file(str(document))], "nb", api_name="/upload")
         assert "Lagt til i indeksen" in report
 
         # The model endpoint goes away: the answer says so, still without the key.
@@ -398,8 +398,8 @@ def test_app_listens_on_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatc
         def launch(self, **kwargs: Any) -> None:
             calls["launch"] = kwargs
 
-    monkeypatch.setattr(ui, "current_generation_dir", lambda settings: tmp_path)
-    monkeypatch.setattr(ui, "create_app", lambda settings: FakeBlocks())
+    monkeypatch.setattr(ui, "build_index", lambda settings, **kwargs: BuildReport("g", False, [], {}, 0, 0.0))
+    monkeypatch.setattr(ui, "create_app", lambda settings, runtime: FakeBlocks())
     ui.launch(make_settings(tmp_path, tmp_path, concurrency=3))
     assert calls["launch"]["server_name"] == "127.0.0.1" and calls["launch"]["share"] is False
     assert calls["queue"]["default_concurrency_limit"] == 3

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant.answer import Answer, Citation, Fit, MethodAdvice
@@ -24,7 +27,7 @@ from assistant.ui import (
     safe_markdown,
     safe_upload_name,
     save_uploads,
-    stream_pieces,
+    stream_answer,
 )
 
 from .conftest import make_settings
@@ -107,11 +110,52 @@ def test_case_form_composes_one_question() -> None:
     assert "Personal data about citizens will be processed." in en
 
 
-def test_stream_pieces_end_with_the_full_text() -> None:
-    text = "\n".join(f"linje {i}" for i in range(30))
-    pieces = list(stream_pieces(text))
-    assert len(pieces) > 3 and pieces[-1] == text
-    assert all(text.startswith(p) for p in pieces)
+def test_an_offline_answer_is_shown_whole_at_once() -> None:
+    answer = sample_answer()
+    assert list(stream_answer(lambda on_token: answer, "nb")) == [("", answer)]
+
+
+def test_model_tokens_stream_as_a_marked_draft_then_the_checked_answer_replaces_it() -> None:
+    answer = sample_answer()
+
+    def ask(on_token: Callable[[str], None]) -> Answer:
+        for word in ("Ja, ", "kommunestyret ", "kan ", "<b>", "opprette ", "utvalg."):
+            on_token(word)
+            time.sleep(0.02)
+        return answer
+
+    shown = list(stream_answer(ask, "nb", min_interval=0.0))
+    drafts = [draft for draft, final in shown if final is None]
+    assert shown[-1] == ("", answer) and len(drafts) >= 3
+    assert all(d.startswith("*Utkast fra språkmodellen") for d in drafts)
+    assert drafts[-1].endswith("Ja, kommunestyret kan &lt;b>opprette utvalg.")  # no raw HTML in a draft
+    assert [len(d) for d in drafts] == sorted(len(d) for d in drafts)
+
+
+def test_an_error_while_answering_reaches_the_caller() -> None:
+    def ask(on_token: Callable[[str], None]) -> Answer:
+        on_token("Ja")
+        raise RuntimeError("modellen falt ut")
+
+    with pytest.raises(RuntimeError, match="modellen falt ut"):
+        list(stream_answer(ask, "en", min_interval=0.0))
+
+
+def test_api_history_messages_become_question_answer_pairs() -> None:
+    from assistant.runtime import turns_from_messages
+
+    messages = [
+        {"role": "user", "content": "Kan vi opprette et oppgaveutvalg?"},
+        {"role": "assistant", "content": "Ja, etter § 5-7."},
+        {"role": "user", "content": "Uten svar"},
+        {"role": "user", "content": "Hvem kan sitte i det?"},
+        {"role": "assistant", "content": "De valgbare."},
+        {"role": "assistant", "content": "(et svar uten spørsmål hoppes over)"},
+    ]
+    assert turns_from_messages(messages) == [
+        ("Kan vi opprette et oppgaveutvalg?", "Ja, etter § 5-7."),
+        ("Hvem kan sitte i det?", "De valgbare."),
+    ]
 
 
 def test_decision_note_and_conversation_export(tmp_path: Path) -> None:
@@ -305,6 +349,14 @@ def test_app_api_and_runtime_with_a_fake_assistant(tmp_path: Path) -> None:
         result = client.predict("Må møtene være åpne?", "jurist", "", api_name="/ask")
         assert result["question"] == "Må møtene være åpne?" and result["role"] == "jurist"
         assert result["citations"][0]["key"] == "lov/2018-06-22-83/§5-7"
+        assert fake.calls[-1]["history"] == []
+        # A follow-up through the API keeps its context when the conversation is passed along.
+        history = [{"role": "user", "content": "Må møtene være åpne?"}, {"role": "assistant", "content": "Ja [1]."}]
+        follow_up = client.predict("Hva med arbeidsutvalget?", "jurist", "en", history, api_name="/ask")
+        assert follow_up["question"] == "Hva med arbeidsutvalget?"
+        assert fake.calls[-1]["history"] == [("Må møtene være åpne?", "Ja [1].")] and fake.calls[-1]["lang"] == "en"
+        # The browser keeps no run history of the questions asked.
+        assert httpx.get(f"http://127.0.0.1:{port}/config").json()["run_history"] is False
         assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
     finally:
         app.close()
