@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     llm_timeout: float = 30.0
 
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: int = 7860  # 0: the first free port from 7860 (the app prints the address it serves)
     # Uploads through the app: size and page limits per file.
     upload_max_mb: float = 20.0
     upload_max_pages: int = 300

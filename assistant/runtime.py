@@ -20,13 +20,13 @@ HISTORY_TURNS = 6  # earlier turns passed to the assistant with a question
 
 _VECTORS = {
     "nb": {
-        "progress": "⏳ Semantisk søk bygges: {done} av {total} tekstbiter. Til da finner Samskap nye dokumenter "
+        "progress": "**Semantisk søk bygges:** {done} av {total} tekstbiter. Til da finner Samskap nye dokumenter "
         "bare på ordene i dem; appen bytter selv når vektorene er klare.",
         "failed": "⚠ Semantisk søk for nye dokumenter kunne ikke bygges ({error}). Samskap søker i dem på ord. "
         "Kjør `python -m assistant ingest` for å prøve igjen.",
     },
     "en": {
-        "progress": "⏳ Building semantic search: {done} of {total} passages. Until then Samskap finds new "
+        "progress": "**Building semantic search:** {done} of {total} passages. Until then Samskap finds new "
         "documents by their words only; the app switches by itself when the vectors are ready.",
         "failed": "⚠ Semantic search for new documents could not be built ({error}). Samskap searches them by "
         "their words. Run `python -m assistant ingest` to try again.",

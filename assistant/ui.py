@@ -921,7 +921,7 @@ def launch(settings: Settings, **kwargs: Any) -> None:
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     app.launch(
         server_name=settings.host,
-        server_port=settings.port,
+        server_port=settings.port or None,  # 0: the first free port from 7860
         share=False,
         max_file_size=f"{settings.upload_max_mb:g}mb",
         css=CSS,

@@ -228,9 +228,10 @@ def test_llm_failure_falls_back_to_the_offline_answer(
 def test_dead_llm_endpoint_gives_offline_answer_with_notice(
     shipped_settings: Settings, shipped_index: Index
 ) -> None:
-    from .conftest import free_port
+    from .conftest import refused_port
 
-    answer = llm_assistant(shipped_settings, shipped_index, free_port()).ask("Hva er en living lab?")
+    with refused_port() as port:
+        answer = llm_assistant(shipped_settings, shipped_index, port).ask("Hva er en living lab?")
     assert answer.engine == "offline" and "Living lab" in answer.text
     assert "Fikk ikke kontakt med språkmodellen" in answer.notices[0]
 

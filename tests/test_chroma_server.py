@@ -19,7 +19,7 @@ from assistant.retrieve import Retriever
 from assistant.runtime import Runtime
 from assistant.service import Assistant
 
-from .conftest import free_port, make_settings
+from .conftest import listening_port, make_settings, refused_port
 
 
 class ChromaServer:
@@ -30,13 +30,18 @@ class ChromaServer:
         beside = Path(sys.executable).parent / "chroma"
         exe = str(beside) if beside.exists() else shutil.which("chroma")
         assert exe, "the chroma CLI comes with the chromadb package"
-        port = free_port()
-        self.command = [exe, "run", "--path", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-        self.url = f"http://127.0.0.1:{port}"
+        self.command = [exe, "run", "--path", str(data_dir), "--host", "127.0.0.1", "--port"]
+        self.port = 0  # the first start binds port 0; a restart uses the port it got
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([*self.command, str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.port = self.port or listening_port(self.proc.pid)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -85,9 +90,10 @@ def test_index_in_chroma_server(
 
 
 def test_unreachable_server_gives_clear_message(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    settings = make_settings(tiny_corpus, tmp_path / "index", chroma_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(IndexUnavailable, match="Får ikke kontakt med Chroma-serveren"):
-        build_index(settings, embedder=embedder)
+    with refused_port() as port:
+        settings = make_settings(tiny_corpus, tmp_path / "index", chroma_url=f"http://127.0.0.1:{port}")
+        with pytest.raises(IndexUnavailable, match="Får ikke kontakt med Chroma-serveren"):
+            build_index(settings, embedder=embedder)
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 

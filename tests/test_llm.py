@@ -87,7 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.release.wait(10)
             self._send(200, self._completion(NORMAL))
         elif body.get("stream"):
-            self._stream(CONTENT.get(behaviour, NORMAL), broken=behaviour == "stream_malformed")
+            self._stream(CONTENT.get(behaviour, NORMAL), broken=behaviour == "stream_malformed",
+                         pause=0.25 if behaviour == "stream_slow" else 0.0)
         else:
             self._send(200, self._completion(CONTENT[behaviour]))
 
@@ -99,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }).encode()
 
-    def _stream(self, content: str, broken: bool) -> None:
+    def _stream(self, content: str, broken: bool, pause: float = 0.0) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -111,6 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
             if broken and n == 1:
                 self.wfile.write(b"data: {broken\n\n")
             self.wfile.flush()
+            time.sleep(pause)  # a model that writes slowly, as real ones do
         done = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "test",
                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         self.wfile.write(b"data: " + json.dumps(done).encode() + b"\n\ndata: [DONE]\n\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ from assistant.index import BuildReport, build_index, open_index
 from assistant.retrieve import Retriever
 from assistant.ui import UPLOAD_DIR, save_uploads
 
-from .conftest import CORPUS, ROOT, STRATEGY_MD, free_port, make_settings
+from .conftest import CORPUS, ROOT, STRATEGY_MD, make_settings
 
 KEY = "sk-samskap-PRIVKEY-7f3a9c"
 # Distinctive words in what users type: a name, a national identity number, a case detail.
@@ -162,10 +163,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     llm = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_RejectingLLM,), {"log": log}))
     threading.Thread(target=llm.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSKAP_")}
     env.update({
-        "SAMSKAP_PORT": str(port),
+        "SAMSKAP_PORT": "0",  # the first free port from 7860, chosen by the app as it binds
         "SAMSKAP_CORPUS_DIR": str(corpus),
         "SAMSKAP_INDEX_DIR": str(base / "index"),
         "SAMSKAP_LLM_BASE_URL": f"http://127.0.0.1:{llm.server_address[1]}/v1",
@@ -179,13 +179,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     out, err = base / "stdout.txt", base / "stderr.txt"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=base, env=env, stdout=stdout, stderr=stderr)
-    running = App(f"http://127.0.0.1:{port}/", proc, out, err, base, base / "index", log, llm)
+    running = App("", proc, out, err, base, base / "index", log, llm)
     try:
         deadline = time.monotonic() + 300  # builds the tiny index first
-        while "Running on local URL" not in running.logs():
+        while not (started := re.search(r"Running on local URL: +(http://127\.0\.0\.1:\d+)", running.logs())):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the app did not start:\n{running.logs()}")
             time.sleep(0.5)
+        running.url = started.group(1) + "/"
         yield running
     finally:
         running.stop()

@@ -332,7 +332,7 @@ def test_app_api_and_runtime_with_a_fake_assistant(tmp_path: Path) -> None:
 
     from assistant.ui import create_app
 
-    from .conftest import free_port
+    from .conftest import launch_in_thread
 
     fake = FakeAssistant()
     settings = make_settings(tmp_path / "corpus", tmp_path / "index")
@@ -341,11 +341,10 @@ def test_app_api_and_runtime_with_a_fake_assistant(tmp_path: Path) -> None:
     first = runtime.ask("Første spørsmål", "jurist", [])
     runtime.ask("Hva med møtene?", "prosjektleder", [first])
     assert fake.calls[1]["history"] == [("Første spørsmål", first.text)] and fake.calls[1]["lang"] is None
-    port = free_port()
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    url = launch_in_thread(app)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         result = client.predict("Må møtene være åpne?", "jurist", "", api_name="/ask")
         assert result["question"] == "Må møtene være åpne?" and result["role"] == "jurist"
         assert result["citations"][0]["key"] == "lov/2018-06-22-83/§5-7"
@@ -356,7 +355,7 @@ def test_app_api_and_runtime_with_a_fake_assistant(tmp_path: Path) -> None:
         assert follow_up["question"] == "Hva med arbeidsutvalget?"
         assert fake.calls[-1]["history"] == [("Må møtene være åpne?", "Ja [1].")] and fake.calls[-1]["lang"] == "en"
         # The browser keeps no run history of the questions asked.
-        assert httpx.get(f"http://127.0.0.1:{port}/config").json()["run_history"] is False
+        assert httpx.get(f"{url}config").json()["run_history"] is False
         assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
     finally:
         app.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.index import Index, build_index
 
-from .conftest import CORPUS, ROOT, free_port, make_settings
+from .conftest import CORPUS, ROOT, STRATEGY_MD, GatedEmbedder, launch_in_thread, make_settings
+from .test_llm import NORMAL, ServerState
+from .test_llm import server as llm_server  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -46,19 +49,18 @@ def server(app_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, ob
     from assistant.service import Assistant
     from assistant.ui import CSS, create_app
 
-    port = free_port()
     app = create_app(app_settings, lambda s: Assistant(s, embedder=embedder))
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, share=False, css=CSS,
-               quiet=True)
+    url = launch_in_thread(app, css=CSS)
     try:
-        yield f"http://127.0.0.1:{port}/", app
+        yield url, app
     finally:
         app.close()
 
 
-@pytest.fixture(scope="module")
-def page(server: tuple[str, object]) -> Iterator[Any]:
+@contextmanager
+def browser_page(url: str) -> Iterator[Any]:
+    """Headless Chromium (Debian's) with the app at `url` loaded."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing on CI: .ci/run installs it with apt-get")
@@ -71,10 +73,16 @@ def page(server: tuple[str, object]) -> Iterator[Any]:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         pg = context.new_page()
         pg.set_default_timeout(TIMEOUT)
-        pg.goto(server[0], wait_until="load")
+        pg.goto(url, wait_until="load")
         pg.wait_for_selector("#question textarea")
         yield pg
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: tuple[str, object]) -> Iterator[Any]:
+    with browser_page(server[0]) as pg:
+        yield pg
 
 
 def _ask(pg: Any, question: str) -> None:
@@ -217,3 +225,54 @@ def test_gradio_client_ask(server: tuple[str, object]) -> None:
     assert result["role"] == "jurist" and result["language"] == "nb"
     assert any(c["key"].startswith("lov/2018-06-22-83/") for c in result["citations"])
     assert set(result) >= {"question", "text", "fit", "methods", "citations", "retrieved", "timings_ms"}
+
+
+def test_banner_while_vectors_are_built_and_model_tokens_stream_into_the_chat(
+    tmp_path: Path, shipped_settings: Settings, shipped_index: Index, embedder: Embedder,
+    llm_server: tuple[ServerState, int],  # noqa: F811
+) -> None:
+    """A first start with a new strategy document and a (slow) language model configured."""
+    from assistant.runtime import Runtime
+    from assistant.service import Assistant
+    from assistant.ui import CSS, create_app
+
+    state, llm_port = llm_server
+    state.behaviour = "stream_slow"
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "strategies" / "helseplan.md").write_text(STRATEGY_MD, encoding="utf-8")
+    shutil.copytree(shipped_settings.index_dir / "cache", tmp_path / "index" / "cache")
+    settings = make_settings(corpus, tmp_path / "index", llm_base_url=f"http://127.0.0.1:{llm_port}/v1",
+                             llm_model="test", llm_timeout=20.0)
+    gated = GatedEmbedder(embedder, open_gate=False)
+    assert build_index(settings, embedder=gated, embed_missing=False).vectors_missing == 2
+    runtime = Runtime(settings, lambda s: Assistant(s, embedder=gated))
+    app = create_app(settings, runtime=runtime)
+    assert runtime.start_vectors()
+    app.queue(default_concurrency_limit=2)
+    url = launch_in_thread(app, css=CSS)
+    try:
+        with browser_page(url) as pg:
+            pg.wait_for_function("() => document.querySelector('#banner')?.innerText"
+                                 ".includes('Semantisk søk bygges: 0 av 2 tekstbiter')")
+            pg.screenshot(path=str(ARTIFACTS / "10-banner.png"))
+
+            pg.fill("#question textarea", "Kan kommunestyret opprette utvalg med innbyggere?")
+            pg.click("#send")
+            pg.wait_for_function(f"() => [...document.querySelectorAll('{BOT}')].some("
+                                 "b => b.innerText.includes('Utkast fra språkmodellen'))")
+            draft = pg.locator(BOT).last.inner_text()
+            assert not draft.rstrip().endswith(NORMAL.split("\n")[-1])  # shown before the model finished
+            pg.screenshot(path=str(ARTIFACTS / "11-streaming-draft.png"))
+            pg.wait_for_function(f"() => {{ const b = [...document.querySelectorAll('{BOT}')].pop(); "
+                                 "return b && !b.innerText.includes('Utkast') "
+                                 "&& b.innerText.includes('Kommunestyret kan opprette utvalg etter kommuneloven'); }")
+            assert runtime.embedding  # still keyword-only for the new document while all this happened
+
+            gated.gate.set()
+            pg.wait_for_function("() => !document.querySelector('#banner')?.innerText.includes('bygges')")
+            assert runtime.wait_for_vectors(60) and runtime.index is not None
+            assert runtime.index.vector_count == len(runtime.index.chunks)
+    finally:
+        gated.gate.set()
+        app.close()
