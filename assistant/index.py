@@ -34,7 +34,13 @@ from .ingest import FileResult, chunker_version, collect
 from .ingest.base import Chunk
 from .textproc import BM25_PARAMS, BM25Index, keyword_text
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: HNSW persisted by the build itself (see HNSW_CONFIG)
+# Chroma applies and persists its write log in batches. With the default sizes a reader that opens
+# the index replays the tail of the log and rewrites the HNSW files -- from buffers that are not
+# cleared, so the app's memory (questions, a model's replies) could end up on disk. Small batches
+# make the build persist everything itself; the reader then writes no vector files (a test checks
+# it). Building takes as long either way (1,879 and 20,000 vectors, measured).
+HNSW_CONFIG = {"space": "cosine", "sync_threshold": 3, "batch_size": 3}
 POST_FILTER_FACTOR = 4  # a filtered dense search first tries the unfiltered top 4k (see Index.dense)
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -336,6 +342,7 @@ def build_index(
             old_manifest = {}  # a damaged current generation is rebuilt, not trusted
         same_setup = (
             not rebuild
+            and old_manifest.get("format") == INDEX_FORMAT
             and old_manifest.get("chunker_version") == version
             and old_manifest.get("embedder", {}).get("id") == embedder.id
             and old_manifest.get("bm25") == BM25_PARAMS  # a tokenizer change rebuilds the keyword index
@@ -462,7 +469,7 @@ def _fill_generation(
     collection_name = _collection_name(settings.index_dir, generation)
     try:
         collection = client.create_collection(
-            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            collection_name, embedding_function=None, configuration={"hnsw": HNSW_CONFIG}
         )
     except Exception as exc:
         raise IndexUnavailable(

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from .answer import Answer, Lang, Role
 from .config import Settings
 from .feedback import FeedbackStore, feedback_path
-from .index import Index, IndexUnavailable, build_index, current_generation_dir, fill_vectors
+from .index import BuildReport, Index, IndexUnavailable, Progress, current_generation_dir
+from .isolated import Builder, build_isolated
 from .query import detect_language
 
 if TYPE_CHECKING:
@@ -74,11 +75,18 @@ def _default_factory(settings: Settings) -> Assistant:
 
 
 class Runtime:
-    """The shared assistant; replaced (under a lock) when an upload or a repair rebuilds the index."""
+    """The shared assistant; replaced (under a lock) when an upload or a repair rebuilds the index.
 
-    def __init__(self, settings: Settings, factory: AssistantFactory | None = None) -> None:
+    Index builds go through `builder`: by default in a fresh process (see isolated.py), so that no
+    question, answer or API key from this process can end up in the index files.
+    """
+
+    def __init__(
+        self, settings: Settings, factory: AssistantFactory | None = None, builder: Builder | None = None
+    ) -> None:
         self.settings = settings
         self.factory = factory or _default_factory
+        self.builder = builder or build_isolated
         self._assistant: Assistant | None = None
         self._lock = threading.Lock()
         self._repair: threading.Thread | None = None
@@ -166,10 +174,17 @@ class Runtime:
             self._repair.join(timeout)
         return not self.repairing
 
+    def update_index(self, progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the corpus now (keyword search for new passages), switch to it,
+        and embed the new passages in the background."""
+        report = self.builder(self.settings, "update", progress)
+        self.reload()
+        self.start_vectors()
+        return report
+
     def _rebuild(self) -> None:
-        embedder = self._assistant.index.embedder if self._assistant is not None else None
         try:
-            build_index(self.settings, rebuild=True, embedder=embedder)
+            self.builder(self.settings, "rebuild", None)
             fresh = self.factory(self.settings)
         except Exception as exc:  # reported to the next user who asks; the next question retries
             self.repair_error = str(exc) or type(exc).__name__
@@ -177,6 +192,7 @@ class Runtime:
         with self._lock:
             self._assistant = fresh
         self.repair_error = ""
+        self.start_vectors()  # a rebuilt index has keyword search at once; vectors follow
 
     @property
     def embedding(self) -> bool:
@@ -203,9 +219,8 @@ class Runtime:
         return not self.embedding
 
     def _fill_vectors(self) -> None:
-        embedder = self._assistant.index.embedder if self._assistant is not None else None
         try:
-            fill_vectors(self.settings, embedder, progress=self._on_vector_progress)
+            self.builder(self.settings, "fill", self._on_vector_progress)
             fresh = self.factory(self.settings)
         except Exception as exc:  # shown in the banner; keyword search keeps working meanwhile
             self.vector_error = str(exc) or type(exc).__name__
@@ -214,8 +229,8 @@ class Runtime:
             self._assistant = fresh
         self.vector_error = ""
 
-    def _on_vector_progress(self, done: int, total: int) -> None:
-        if total:
+    def _on_vector_progress(self, phase: str, done: int, total: int) -> None:
+        if phase == "embed" and total:
             self.vector_progress = (done, total)
 
     def banner(self, lang: str | None) -> str:

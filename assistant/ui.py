@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from .answer import Answer, Lang
 from .config import Settings
 from .export import BASIS_LABEL, VERDICT_LABEL, conversation_markdown, decision_note_markdown, markdown_to_pdf
-from .index import BuildReport, Index, build_index
+from .index import BuildReport, Index
 from .runtime import AssistantFactory, Runtime, turns_from_messages
 
 if TYPE_CHECKING:
@@ -828,11 +828,7 @@ def create_app(
                 progress((0.1 + 0.85 * done / total) if total else 0.1, desc=label)
 
             # Searchable by keyword within seconds; their vectors are made in the background (see the banner).
-            embedder = runtime.index.embedder if runtime.index is not None else None
-            report = build_index(settings, progress=on_progress, embedder=embedder, embed_missing=False)
-            progress(0.97, desc="Laster den nye indeksen" if nb else "Loading the new index")
-            runtime.reload()
-            runtime.start_vectors()
+            report = runtime.update_index(on_progress)
             return (build_report_markdown(report, result.saved, result.rejected, settings, lang_value),
                     about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value))
 
@@ -909,13 +905,13 @@ def launch(settings: Settings, **kwargs: Any) -> None:
     """Bring the index up to date without waiting for vectors, serve the app on settings.host:port (never
     shared), and embed what is missing in the background (the shipped corpus comes with its vectors)."""
     print("Oppdaterer indeksen …", flush=True)
-    report = build_index(settings, progress=_console_progress, embed_missing=False)
+    runtime = Runtime(settings)
+    report = runtime.update_index(_console_progress)
     print(f"\rIndeksen er klar: {report.counts.get('total', 0)} tekstbiter.", flush=True)
     for problem in report.problems:
         print(f"  ! {problem.message or problem.path}", flush=True)
-    runtime = Runtime(settings)
     app = create_app(settings, runtime=runtime)
-    if runtime.start_vectors():
+    if runtime.embedding:
         print("Semantisk søk for nye tekstbiter bygges i bakgrunnen; appen svarer med nøkkelordsøk så lenge.",
               flush=True)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)

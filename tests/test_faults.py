@@ -61,7 +61,10 @@ def test_damaged_index_is_reported_and_rebuilt_while_the_app_runs(
     assert reported.refused and "borte eller skadet" in reported.text
     assert "bygges nå på nytt fra korpuset" in reported.text
     assert runtime.wait_for_repair(120) and runtime.repair_error == ""
+    repaired = runtime.ask(QUESTION, "prosjektleder", [])  # keyword search until lost vectors are made again
+    assert not repaired.refused and "helseplan/1" in repaired.retrieved
 
+    assert runtime.wait_for_vectors(120) and runtime.vector_error == ""
     after = runtime.ask(QUESTION, "prosjektleder", [])
     assert not after.refused and after.retrieved[:3] == before.retrieved[:3]
     assert open_index(settings).generation == runtime.assistant.index.generation  # the repair is current on disk

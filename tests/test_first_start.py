@@ -15,7 +15,7 @@ from assistant.embed import (
     shipped_vectors,
     shipped_vectors_path,
 )
-from assistant.index import Index, build_index, open_index
+from assistant.index import Index, IndexUnavailable, build_index, open_index
 from assistant.ingest import collect
 
 from .conftest import CORPUS, STRATEGY_MD, GatedEmbedder, make_settings
@@ -83,6 +83,7 @@ def test_new_documents_are_searchable_at_once_and_by_meaning_when_their_vectors_
     tmp_path: Path, embedder: Embedder
 ) -> None:
     """The app's start: keyword search over everything in seconds, vectors in the background, then a switch."""
+    from assistant.isolated import build_here
     from assistant.retrieve import Retriever
     from assistant.runtime import Runtime
     from assistant.service import Assistant
@@ -97,7 +98,8 @@ def test_new_documents_are_searchable_at_once_and_by_meaning_when_their_vectors_
 
     report = build_index(settings, embedder=gated, embed_missing=False)
     assert report.vectors_missing == 2 and gated.passages == []  # the two plan sections are new text
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=gated))
+    runtime = Runtime(settings, lambda s: Assistant(s, embedder=gated),
+                      lambda s, mode, progress: build_here(s, mode, progress, embedder=gated))
     index: Index = runtime.assistant.index
     assert index.vector_count == len(index.chunks) - 2
     top = Retriever(index).search("samskape med frivillige og pårørende om eldre som bor hjemme", k=3)
@@ -124,3 +126,49 @@ def test_new_documents_are_searchable_at_once_and_by_meaning_when_their_vectors_
     assert sorted(gated.passages) == sorted(c.text for c in fresh.chunks if c.source_type == "strategy")
     dense = [fresh.chunks[pos].source_type for pos, _ in fresh.dense("frivillige og pårørende til eldre", 3)]
     assert "strategy" in dense
+
+
+def test_the_app_builds_in_a_fresh_process_with_progress_and_readable_errors(tiny_corpus: Path, tmp_path: Path) -> None:
+    """Builds the app starts run in a spawned process (Chroma stores uninitialised memory in its files)."""
+    from assistant.isolated import build_isolated
+
+    settings = make_settings(tiny_corpus, tmp_path / "index", llm_api_key="sk-not-for-the-child")
+    seen: list[tuple[str, int, int]] = []
+    update = build_isolated(settings, "update", lambda phase, done, total: seen.append((phase, done, total)))
+    assert update.changed and update.vectors_missing == 2 and update.embedded == 0
+    assert open_index(settings).vector_count == update.counts["total"] - 2
+    filled = build_isolated(settings, "fill", lambda phase, done, total: seen.append((phase, done, total)))
+    assert filled.vectors_missing == 0 and ("embed", 2, 2) in seen
+    index = open_index(settings)
+    assert index.vector_count == len(index.chunks) == update.counts["total"]
+
+    gone = make_settings(tmp_path / "no-such-corpus", tmp_path / "index")
+    with pytest.raises(IndexUnavailable, match="Fant ikke korpusmappen"):
+        build_isolated(gone, "update")
+    assert open_index(settings).generation == index.generation  # the index in use is untouched
+
+
+def test_answering_questions_writes_nothing_into_the_vector_files(tiny_corpus: Path, tmp_path: Path) -> None:
+    """Chroma writes HNSW files from uncleared buffers: only the (fresh) build process may write them,
+    never the app that holds the questions. Here: a build in a fresh process, then questions in this one."""
+    import hashlib
+
+    from assistant.isolated import build_isolated
+    from assistant.service import Assistant
+
+    settings = make_settings(tiny_corpus, tmp_path / "index")
+    build_isolated(settings, "update")
+    build_isolated(settings, "fill")
+    chroma = open_index(settings).dir / "chroma"
+
+    def vector_files() -> dict[str, str]:
+        return {p.relative_to(chroma).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in chroma.rglob("*") if p.is_file() and p.name != "chroma.sqlite3"}
+
+    before = vector_files()
+    assert any(name.endswith("data_level0.bin") for name in before)
+    assistant = Assistant(settings)
+    for question in ("Hvordan kan kommunen samskape med frivillige?", "Kan kommunen nekte innsyn i organinterne dokumenter?"):
+        assert not assistant.ask(question).refused
+    del assistant
+    assert vector_files() == before

@@ -399,7 +399,7 @@ def test_app_listens_on_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatc
         def launch(self, **kwargs: Any) -> None:
             calls["launch"] = kwargs
 
-    monkeypatch.setattr(ui, "build_index", lambda settings, **kwargs: BuildReport("g", False, [], {}, 0, 0.0))
+    monkeypatch.setattr(ui.Runtime, "update_index", lambda self, progress: BuildReport("g", False, [], {}, 0, 0.0))
     monkeypatch.setattr(ui, "create_app", lambda settings, runtime: FakeBlocks())
     ui.launch(make_settings(tmp_path, tmp_path, concurrency=3))
     assert calls["launch"]["server_name"] == "127.0.0.1" and calls["launch"]["share"] is False

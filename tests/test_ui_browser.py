@@ -58,9 +58,9 @@ def server(app_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, ob
         app.close()
 
 
-@contextmanager
-def browser_page(url: str) -> Iterator[Any]:
-    """Headless Chromium (Debian's) with the app at `url` loaded."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), one per module."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing on CI: .ci/run installs it with apt-get")
@@ -69,19 +69,28 @@ def browser_page(url: str) -> Iterator[Any]:
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(TIMEOUT)
-        pg.goto(url, wait_until="load")
-        pg.wait_for_selector("#question textarea")
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def browser_page(browser: Any, url: str) -> Iterator[Any]:
+    """A fresh browser context with the app at `url` loaded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.goto(url, wait_until="load")
+    pg.wait_for_selector("#question textarea")
+    try:
         yield pg
-        browser.close()
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
-def page(server: tuple[str, object]) -> Iterator[Any]:
-    with browser_page(server[0]) as pg:
+def page(browser: Any, server: tuple[str, object]) -> Iterator[Any]:
+    with browser_page(browser, server[0]) as pg:
         yield pg
 
 
@@ -228,10 +237,11 @@ def test_gradio_client_ask(server: tuple[str, object]) -> None:
 
 
 def test_banner_while_vectors_are_built_and_model_tokens_stream_into_the_chat(
-    tmp_path: Path, shipped_settings: Settings, shipped_index: Index, embedder: Embedder,
+    tmp_path: Path, shipped_settings: Settings, shipped_index: Index, embedder: Embedder, browser: Any,
     llm_server: tuple[ServerState, int],  # noqa: F811
 ) -> None:
     """A first start with a new strategy document and a (slow) language model configured."""
+    from assistant.isolated import build_here
     from assistant.runtime import Runtime
     from assistant.service import Assistant
     from assistant.ui import CSS, create_app
@@ -246,13 +256,14 @@ def test_banner_while_vectors_are_built_and_model_tokens_stream_into_the_chat(
                              llm_model="test", llm_timeout=20.0)
     gated = GatedEmbedder(embedder, open_gate=False)
     assert build_index(settings, embedder=gated, embed_missing=False).vectors_missing == 2
-    runtime = Runtime(settings, lambda s: Assistant(s, embedder=gated))
+    runtime = Runtime(settings, lambda s: Assistant(s, embedder=gated),
+                      lambda s, mode, progress: build_here(s, mode, progress, embedder=gated))
     app = create_app(settings, runtime=runtime)
     assert runtime.start_vectors()
     app.queue(default_concurrency_limit=2)
     url = launch_in_thread(app, css=CSS)
     try:
-        with browser_page(url) as pg:
+        with browser_page(browser, url) as pg:
             pg.wait_for_function("() => document.querySelector('#banner')?.innerText"
                                  ".includes('Semantisk søk bygges: 0 av 2 tekstbiter')")
             pg.screenshot(path=str(ARTIFACTS / "10-banner.png"))
