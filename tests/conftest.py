@@ -24,6 +24,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parent.parent
+# A test that loads the embedding model, builds an index with it or starts a server is `slow`:
+# `make test-fast` (pytest -m "not slow") leaves it out. Tests that run the CLI are marked by hand.
+SLOW_FIXTURES = {"embedder", "shipped_settings", "shipped_index", "chroma_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 CORPUS = ROOT / "corpus"
 
 

@@ -506,6 +506,7 @@ def test_the_same_bad_files_in_the_corpus_folder_are_reported_by_ingest(tmp_path
     assert results["program.txt"].message == "program.txt er ikke en tekstfil i UTF-8 (den inneholder binære data)"
 
 
+@pytest.mark.slow
 def test_a_pdf_over_the_page_limit_is_refused_on_upload(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "corpus", tmp_path / "index")
     assert settings.upload_max_pages == 300
@@ -519,6 +520,7 @@ def test_a_pdf_over_the_page_limit_is_refused_on_upload(tmp_path: Path) -> None:
     assert save_uploads(settings, [big], lang="en").rejected == ["tykk.pdf: too many pages (2000, the limit is 300)."]
 
 
+@pytest.mark.slow
 def test_a_2000_page_pdf_in_the_corpus_folder_is_read_without_a_page_limit(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     (corpus / "strategies").mkdir(parents=True)

@@ -128,6 +128,7 @@ def test_new_documents_are_searchable_at_once_and_by_meaning_when_their_vectors_
     assert "strategy" in dense
 
 
+@pytest.mark.slow
 def test_the_app_builds_in_a_fresh_process_with_progress_and_readable_errors(tiny_corpus: Path, tmp_path: Path) -> None:
     """Builds the app starts run in a spawned process (Chroma stores uninitialised memory in its files)."""
     from assistant.isolated import build_isolated
@@ -148,6 +149,7 @@ def test_the_app_builds_in_a_fresh_process_with_progress_and_readable_errors(tin
     assert open_index(settings).generation == index.generation  # the index in use is untouched
 
 
+@pytest.mark.slow
 def test_answering_questions_writes_nothing_into_the_vector_files(tiny_corpus: Path, tmp_path: Path) -> None:
     """Chroma writes HNSW files from uncleared buffers: only the (fresh) build process may write them,
     never the app that holds the questions. Here: a build in a fresh process, then questions in this one."""

@@ -21,6 +21,7 @@ def run_cli(
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_ingest_reports_bad_files_and_indexes_the_rest(tiny_corpus: Path, tmp_path: Path) -> None:
     strategies = tiny_corpus / "strategies"
     (strategies / "tom.pdf").write_bytes(b"")
@@ -42,6 +43,7 @@ def test_ingest_reports_bad_files_and_indexes_the_rest(tiny_corpus: Path, tmp_pa
     assert "Indeksen var allerede oppdatert" in again.stdout and "0 nye vektorer" in again.stdout
 
 
+@pytest.mark.slow
 def test_search_builds_the_index_when_missing(tiny_corpus: Path, tmp_path: Path) -> None:
     result = run_cli(
         "search", "organinterne dokument i kommunar", "--k", "3", corpus=tiny_corpus, index=tmp_path / "index"
@@ -67,6 +69,7 @@ def test_unknown_embedder_lists_valid_names(tiny_corpus: Path, tmp_path: Path) -
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
+@pytest.mark.slow
 def test_missing_local_sentence_transformers_model_fails_fast(tiny_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers", reason="install the st extra: pip install -e '.[st]'")
     result = run_cli(

@@ -333,6 +333,7 @@ def test_delete_data_removes_feedback_and_uploads_from_disk_and_search(
     assert again.returncode == 0 and "Ingenting er slettet" in again.stdout
 
 
+@pytest.mark.slow
 def test_delete_data_asks_first_and_deletes_only_what_was_chosen(tiny_corpus: Path, tmp_path: Path) -> None:
     settings = make_settings(tiny_corpus, tmp_path / "index")
     store = FeedbackStore(feedback_path(settings))

@@ -269,6 +269,7 @@ def _tiny_cross_encoder(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cross_encoder_loads_a_local_model(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")
     reranker = CrossEncoderReranker(str(_tiny_cross_encoder(tmp_path)))

@@ -327,6 +327,7 @@ class FakeAssistant:
         return answer
 
 
+@pytest.mark.slow
 def test_app_api_and_runtime_with_a_fake_assistant(tmp_path: Path) -> None:
     from gradio_client import Client
 

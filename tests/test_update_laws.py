@@ -377,6 +377,7 @@ def test_invalid_configured_law_id_is_a_clear_error(corpus: Path) -> None:
         update_laws(make_settings(corpus, laws=["kommuneloven"]), source="unused.tar.bz2")
 
 
+@pytest.mark.slow
 def test_cli_update_laws_then_reindexes(tmp_path: Path) -> None:
     """`python -m assistant update-laws --source FILE` writes the law and re-ingests; a failure changes nothing."""
     import os
