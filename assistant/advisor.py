@@ -9,59 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from .answer import Fit, Lang
+from .catalogue import Catalogue, LegalEntry, Method
 from .textproc import tokenize
 
-CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
-
-
-@dataclass
-class Catalogue:
-    methods: list[dict[str, Any]]
-    legal: list[dict[str, Any]]
-    features: dict[str, dict[str, Any]]
-
-    def method(self, method_id: str) -> dict[str, Any]:
-        return next(m for m in self.methods if m["id"] == method_id)
-
-    def legal_entry(self, entry_id: str) -> dict[str, Any]:
-        return next(e for e in self.legal if e["id"] == entry_id)
-
-    def cite_keys(self) -> set[str]:
-        """Every cite key the catalogue points at (checked against the index by a test)."""
-        keys: set[str] = set()
-
-        def walk(node: object) -> None:
-            if isinstance(node, dict):
-                for name, value in node.items():
-                    if name == "cites":
-                        keys.update(value)
-                    elif name in {"cite", "evidence"}:
-                        keys.update([value] if isinstance(value, str) else value)
-                    else:
-                        walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(self.methods)
-        walk(self.legal)
-        walk(self.features)
-        return keys
-
-
-@lru_cache(maxsize=1)
-def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
-    def read(name: str) -> Any:
-        return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
-
-    return Catalogue(read("methods.yaml"), read("legal.yaml"), read("features.yaml"))
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
@@ -106,11 +59,6 @@ def _near(parts: list[str], stems: list[str], slack: int = 2) -> bool:
     return False
 
 
-def _cues(entry: dict[str, Any], field_name: str) -> list[str]:
-    block = entry.get(field_name) or {}
-    return [*block.get("nb", []), *block.get("en", [])]
-
-
 @dataclass
 class Features:
     found: dict[str, list[str]] = field(default_factory=dict)  # feature id -> matched cues
@@ -124,7 +72,7 @@ class Features:
 
 
 def detect_features(text: str, catalogue: Catalogue) -> Features:
-    found = {name: matches(text, _cues(spec, "cues")) for name, spec in catalogue.features.items()}
+    found = {name: matches(text, spec.cues.all()) for name, spec in catalogue.features.items()}
     return Features({k: v for k, v in found.items() if v})
 
 
@@ -155,8 +103,10 @@ class FitAssessment:
 
 
 def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
-    spec = catalogue.features[name]["reason"]
-    return Reason(spec[lang], list(spec.get("cites", [])))
+    spec = catalogue.features[name].reason
+    if spec is None:
+        raise ValueError(f"features.yaml: egenskapen «{name}» mangler «reason», som rådgiveren bruker")
+    return Reason(spec.text(lang), list(spec.cites))
 
 
 def assess_fit(text: str, features: Features, catalogue: Catalogue, lang: Lang) -> FitAssessment | None:
@@ -278,23 +228,23 @@ def rank_methods(text: str, catalogue: Catalogue, evidence_keys: list[str] | Non
     ranked: list[MethodMatch] = []
     evidence_rank = {key: i for i, key in enumerate(evidence_keys or [])}
     for method in catalogue.methods:
-        cues = matches(lowered, _cues(method, "signals"))
+        cues = matches(lowered, method.signals.all())
         names = matches(lowered, [*_name_variants(method)])
         raw = sum(1.0 + 0.5 * (len(c.split()) - 1) for c in cues) + 3.0 * len(names)
-        for key in method.get("evidence", []):
+        for key in method.evidence:
             rank = next((r for k, r in evidence_rank.items() if k == key or k.startswith(key + ".")), None)
             if rank is not None and rank < 10:
                 raw += 1.0 - rank / 10  # the method's own thesis sections were retrieved
         if raw > 0:
-            ranked.append(MethodMatch(method["id"], round(raw / (raw + 3.0), 3), cues + names))
+            ranked.append(MethodMatch(method.id, round(raw / (raw + 3.0), 3), cues + names))
     ranked.sort(key=lambda m: -m.score)
     return ranked
 
 
-def _name_variants(method: dict[str, Any]) -> list[str]:
+def _name_variants(method: Method) -> list[str]:
     out: list[str] = []
-    for lang in ("nb", "en"):
-        for part in re.split(r"\s*[/(),]\s*", method["name"][lang]):
+    for name in (method.name.nb, method.name.en):
+        for part in re.split(r"\s*[/(),]\s*", name):
             if len(part) > 3:
                 out.append(part.lower())
     return out
@@ -302,7 +252,7 @@ def _name_variants(method: dict[str, Any]) -> list[str]:
 
 def legal_entries(
     text: str, catalogue: Catalogue, methods: list[str], laws: list[str], retrieved: list[str] | None = None
-) -> list[dict[str, Any]]:
+) -> list[LegalEntry]:
     """Legal entries relevant to the text, best first.
 
     Scored by trigger words, named laws and the paragraphs retrieval found; the chosen method adds
@@ -310,17 +260,17 @@ def legal_entries(
     """
     lowered = text.lower()
     rank_of = {key: i for i, key in enumerate((retrieved or [])[:10])}
-    scored: list[tuple[float, int, dict[str, Any]]] = []
+    scored: list[tuple[float, int, LegalEntry]] = []
     for order, entry in enumerate(catalogue.legal):
-        hits = matches(lowered, _cues(entry, "triggers"))
+        hits = matches(lowered, entry.triggers.all())
         score = sum(1.0 + 0.5 * (len(h.split()) - 1) for h in hits)
-        cites = [s["cite"] for s in entry.get("statements", [])]
+        cites = [s.cite for s in entry.statements]
         if {c.split("/§")[0].split("/gdpr")[0] for c in cites} & set(laws):
             score += 2.0
         ranks = [rank_of[c] for c in cites if c in rank_of]
         if ranks:
             score += 1.5 * (1.0 - min(ranks) / 10)
-        if score > 0 and any(m in entry.get("methods", []) for m in methods[:1]):
+        if score > 0 and any(m in entry.methods for m in methods[:1]):
             score += 1.0
         if score > 0:
             scored.append((score, order, entry))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .catalogue import CatalogueError
 from .config import Settings, load_settings
 from .embed import EmbedderError
 from .evaluate import add_arguments as add_eval_arguments
@@ -312,6 +313,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(settings, args))
-    except (IndexUnavailable, EmbedderError) as exc:
+    except (IndexUnavailable, EmbedderError, CatalogueError) as exc:
         print(f"Feil: {exc}", file=sys.stderr)
         return 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from .advisor import Catalogue, FitAssessment, MethodMatch
+from .advisor import FitAssessment, MethodMatch
 from .answer import Basis, Citation, Lang, MethodAdvice, Role
+from .catalogue import Catalogue, Claim, LegalEntry, Method
 from .index import Index
 from .ingest.base import Chunk
 from .ingest.lawmeta import MONTHS, in_force_date
@@ -203,7 +203,7 @@ def compose(
     catalogue: Catalogue,
     fit: FitAssessment | None,
     methods: list[MethodMatch],
-    legal: list[dict[str, Any]],
+    legal: list[LegalEntry],
     direct_keys: list[str],
     evidence: list[Chunk],
 ) -> Composition:
@@ -215,7 +215,7 @@ def compose(
         method_advice.extend(_method_advice(catalogue.method(m.id), m, book, lang, question) for m in methods[:3])
         return _method_section(method_advice, lang)
 
-    first_method = catalogue.method(methods[0].id)["name"][lang] if methods else ""
+    first_method = catalogue.method(methods[0].id).name.text(lang) if methods else ""
     short = _short_answer(fit, first_method, legal, direct_keys, book, lang, role, bool(evidence))
     builders = {
         "law": lambda: _law_text(direct_keys, book, lang) + _legal_sections(legal, book, lang, role),
@@ -242,7 +242,7 @@ def compose(
 def _short_answer(
     fit: FitAssessment | None,
     method_name: str,
-    legal: list[dict[str, Any]],
+    legal: list[LegalEntry],
     direct: list[str],
     book: CitationBook,
     lang: Lang,
@@ -250,14 +250,14 @@ def _short_answer(
     has_passages: bool,
 ) -> str:
     en = lang == "en"
-    first_statement = legal[0]["statements"][0] if legal and legal[0].get("statements") else None
+    first_statement = legal[0].statements[0] if legal and legal[0].statements else None
     if direct:
         chunk = book.index.by_key[direct[0]][0]
         return (
             f"{chunk.title} is quoted below" if en else f"{chunk.title} er sitert nedenfor"
         ) + f" {book.cite(direct[0])}."
     if role == "jurist" and first_statement:
-        return f"{first_statement[lang]} {book.cite(first_statement['cite'], quote=first_statement.get('quote', ''))}"
+        return f"{first_statement.text(lang)} {book.cite(first_statement.cite, quote=first_statement.quote)}"
     if fit:
         verdict = VERDICT_LABEL[lang][fit.verdict]
         lead = {
@@ -276,7 +276,7 @@ def _short_answer(
             else f"Best egnet er **{method_name}** (se nedenfor)."
         )
     if first_statement:
-        return f"{first_statement[lang]} {book.cite(first_statement['cite'], quote=first_statement.get('quote', ''))}"
+        return f"{first_statement.text(lang)} {book.cite(first_statement.cite, quote=first_statement.quote)}"
     if has_passages:
         return (
             "The most relevant passages are quoted below."
@@ -296,29 +296,27 @@ def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang) -> l
     return ["\n".join(lines)]
 
 
-def _claim(item: dict[str, Any], book: CitationBook, lang: Lang) -> str:
-    return f"{item[lang]} {book.cite_all(list(item.get('cites', [])), item[lang])}".strip()
+def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
+    return f"{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
 
 
-def _method_advice(
-    entry: dict[str, Any], match: MethodMatch, book: CitationBook, lang: Lang, question: str
-) -> MethodAdvice:
-    def relevant(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
+    def relevant(items: list[Claim], n: int) -> list[Claim]:
         q = set(tokenize(question))
-        return sorted(items, key=lambda it: -len(q & set(tokenize(it[lang]))))[:n]
+        return sorted(items, key=lambda it: -len(q & set(tokenize(it.text(lang)))))[:n]
 
-    why = [_claim(entry["summary"], book, lang)] + [_claim(i, book, lang) for i in relevant(entry["fits_when"], 2)]
+    why = [_claim(entry.summary, book, lang)] + [_claim(i, book, lang) for i in relevant(entry.fits_when, 2)]
     if match.cues:  # what in the question pointed here: Samskap's own inference, shown as such
         matched = ", ".join(f"«{c}»" for c in match.cues[:5])
         why.append(f"{label('vurdering', lang)}: " + (f"the case mentions {matched}" if lang == "en"
                                                        else f"saken nevner {matched}"))
-    caveats = [_claim(i, book, lang) for i in relevant(entry.get("org_caveats", []), 2)]
-    caveats += [_claim(i, book, lang) for i in entry.get("not_when", [])[:1]]
-    steps = [_claim(i, book, lang) for i in entry.get("steps", [])[:3]]
-    cites = list(dict.fromkeys([*entry["summary"].get("cites", []), *entry.get("evidence", [])]))
+    caveats = [_claim(i, book, lang) for i in relevant(entry.org_caveats, 2)]
+    caveats += [_claim(i, book, lang) for i in entry.not_when[:1]]
+    steps = [_claim(i, book, lang) for i in entry.steps[:3]]
+    cites = list(dict.fromkeys([*entry.summary.cites, *entry.evidence]))
     return MethodAdvice(
-        id=entry["id"],
-        name=entry["name"][lang],
+        id=entry.id,
+        name=entry.name.text(lang),
         score=match.score,
         why=why,
         caveats=caveats,
@@ -346,7 +344,7 @@ def _method_section(methods: list[MethodAdvice], lang: Lang) -> list[str]:
 def _checklist(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
     if not methods:
         return []
-    items = catalogue.method(methods[0].id).get("legal_caveats", [])
+    items = catalogue.method(methods[0].id).legal_caveats
     if not items:
         return []
     lines = [f"### {T[lang]['checklist']}"]
@@ -370,7 +368,7 @@ def _law_text(keys: list[str], book: CitationBook, lang: Lang) -> list[str]:
     return out
 
 
-def _legal_sections(legal: list[dict[str, Any]], book: CitationBook, lang: Lang, role: Role) -> list[str]:
+def _legal_sections(legal: list[LegalEntry], book: CitationBook, lang: Lang, role: Role) -> list[str]:
     if not legal:
         return []
     t = T[lang]
@@ -380,22 +378,21 @@ def _legal_sections(legal: list[dict[str, Any]], book: CitationBook, lang: Lang,
     open_questions: list[str] = []
     differences: list[str] = []
     for rank, entry in enumerate(legal[:limit_entries]):
-        lines.append(f"**{entry['topic'][lang]}**")
-        statements = entry.get("statements", [])
-        for statement in statements[: first_limit if rank == 0 else other_limit]:
-            marker = book.cite(statement["cite"], statement[lang], quote=statement.get("quote", ""))
+        lines.append(f"**{entry.topic.text(lang)}**")
+        for statement in entry.statements[: first_limit if rank == 0 else other_limit]:
+            marker = book.cite(statement.cite, statement.text(lang), quote=statement.quote)
             if not marker:
                 continue
-            chunk = book.index.by_key[statement["cite"]][0]
-            quote = f" «{statement['quote']}»" if statement.get("quote") else ""
+            chunk = book.index.by_key[statement.cite][0]
+            quote = f" «{statement.quote}»" if statement.quote else ""
             warning = law_warning(chunk, lang)
             lines.append(
-                f"- {label('lov', lang)} · {KIND_LABEL[lang][statement['kind']]}: {statement[lang]}{quote} — "
+                f"- {label('lov', lang)} · {KIND_LABEL[lang][statement.kind]}: {statement.text(lang)}{quote} — "
                 f"{chunk.title} ({chunk.version_label}) {marker}" + (f" ⚠ {warning}" if warning else "")
             )
-        open_questions += [q[lang] for q in entry.get("open_questions", [])[:2]]
-        if entry.get("thesis_vs_law"):
-            differences.append(_claim(entry["thesis_vs_law"], book, lang))
+        open_questions += [q.text(lang) for q in entry.open_questions[:2]]
+        if entry.thesis_vs_law:
+            differences.append(_claim(entry.thesis_vs_law, book, lang))
     out = ["\n".join(lines)]
     if differences:
         out.append(f"### {t['differ']}\n" + "\n".join(f"- {label('vurdering', lang)}: {d}" for d in differences))

@@ -6,8 +6,9 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
-from .advisor import assess_fit, detect_features, legal_entries, load_catalogue, rank_methods
+from .advisor import assess_fit, detect_features, legal_entries, rank_methods
 from .answer import Answer, Lang, Role
+from .catalogue import load_catalogue
 from .compose import NOTICE, compose
 from .config import Settings
 from .embed import Embedder

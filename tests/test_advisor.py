@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from assistant.advisor import load_catalogue
 from assistant.answer import Answer
+from assistant.catalogue import load_catalogue
 from assistant.config import Settings
 from assistant.index import Index
 from assistant.lookup import find_references, resolve
@@ -44,9 +44,9 @@ def test_catalogue_cite_keys_all_exist_in_the_index(shipped_index: Index) -> Non
 
 def test_catalogue_quotes_are_exact_law_text(shipped_index: Index) -> None:
     for entry in load_catalogue().legal:
-        for statement in entry["statements"]:
-            text = " ".join(" ".join(c.text.split()) for c in shipped_index.by_key[statement["cite"]])
-            assert " ".join(statement["quote"].split()) in text, (entry["id"], statement["cite"])
+        for statement in entry.statements:
+            text = " ".join(" ".join(c.text.split()) for c in shipped_index.by_key[statement.cite])
+            assert " ".join(statement.quote.split()) in text, (entry.id, statement.cite)
 
 
 def test_elderly_at_home_with_volunteers_is_a_living_lab(assistant: Assistant) -> None:

@@ -469,11 +469,11 @@ def test_public_set_meets_the_ci_thresholds(shipped_settings: Settings, shipped_
 @pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml", "heldout_fresh.yaml", "legal_situations.yaml"])
 def test_question_sets_point_at_passages_that_exist(name: str, shipped_index: Index) -> None:
     """Every expected source and law key names an indexed passage (or a section with sub-sections)."""
-    from assistant.advisor import load_catalogue
+    from assistant.catalogue import load_catalogue
 
     questions = load_questions(ROOT / "evals" / name)
     keys = list(shipped_index.by_key)
-    method_ids = {m["id"] for m in load_catalogue().methods}
+    method_ids = {m.id for m in load_catalogue().methods}
     for item in questions:
         for key in [*item.expect.get("sources", []), *item.expect.get("laws", [])]:
             assert any(matches(k, key) for k in keys), f"{item.id}: {key}"
