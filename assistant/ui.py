@@ -6,30 +6,25 @@ import html
 import os
 import queue
 import re
-import shutil
-import tempfile
 import threading
 import time
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .answer import Answer, Lang
 from .config import Settings
-from .export import BASIS_LABEL, VERDICT_LABEL, conversation_markdown, decision_note_markdown, markdown_to_pdf
+from .export import BASIS_LABEL, EXPORT_MAX_AGE_S, VERDICT_LABEL, export_files
 from .index import BuildReport, Index
 from .runtime import AssistantFactory, Runtime, turns_from_messages
+from .uploads import UPLOAD_DIR, UPLOAD_TYPES, add_uploads, safe_upload_name, save_uploads  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     import gradio as gr
 
 
 NLOD = "Inneholder data under NLOD 2.0, tilgjengeliggjort av Lovdata."
-UPLOAD_TYPES = (".pdf", ".md", ".txt")
-UPLOAD_DIR = Path("strategies") / "uploads"
 
 # ---------------------------------------------------------------- texts ---------------------------------------
 
@@ -402,108 +397,6 @@ def about_markdown(index: Index | None, settings: Settings, lang: str | None = "
     return "\n\n".join(out)
 
 
-# ---------------------------------------------------------------- uploads -------------------------------------
-
-
-_MAX_STEM_BYTES = 200  # a name may have 255 bytes; leaves room for the extension and a "-2" suffix
-
-
-def safe_upload_name(name: str, max_len: int = 80) -> str:
-    """A file name safe to write in the uploads folder: no path parts, no control or odd characters."""
-    base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
-    base = unicodedata.normalize("NFC", base).strip()
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    stem = re.sub(r"[^\w]+", "-", stem, flags=re.UNICODE).strip("-_.")
-    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower()[:8]
-    stem = stem or "dokument"
-    room = max_len - (len(ext) + 1 if ext else 0)
-    stem = stem[: max(room, 1)]
-    while len(stem.encode()) > _MAX_STEM_BYTES:  # file systems count bytes: 80 four-byte letters are too many
-        stem = stem[:-1]
-    return f"{stem}.{ext}" if ext else stem
-
-
-def _unused_path(folder: Path, name: str) -> Path:
-    target = folder / name
-    stem, suffix = target.stem, target.suffix
-    n = 2
-    while target.exists():
-        target = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return target
-
-
-@dataclass
-class UploadResult:
-    saved: list[Path] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # Norwegian/English messages
-
-
-def save_uploads(settings: Settings, files: Sequence[str | Path], lang: str | None = "nb") -> UploadResult:
-    """Check type, size and pages, then copy each file into <corpus>/strategies/uploads/ under a safe name."""
-    nb = _lang(lang) == "nb"
-    folder = (settings.corpus_dir / UPLOAD_DIR).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    result = UploadResult()
-    for item in files:
-        source = Path(item)
-        original = source.name
-        name = safe_upload_name(original)
-        ext = Path(name).suffix.lower()
-        if ext not in UPLOAD_TYPES:
-            result.rejected.append(
-                f"{original}: " + ("filtypen er ikke tillatt (PDF, MD eller TXT)." if nb else "file type not allowed (PDF, MD or TXT).")
-            )
-            continue
-        size_mb = source.stat().st_size / 1_000_000
-        if size_mb > settings.upload_max_mb:
-            result.rejected.append(
-                f"{original}: "
-                + (f"filen er for stor ({size_mb:.1f} MB, grensen er {settings.upload_max_mb:g} MB)." if nb
-                   else f"file too large ({size_mb:.1f} MB, the limit is {settings.upload_max_mb:g} MB).")
-            )
-            continue
-        problem = _pdf_problem(source, settings.upload_max_pages, nb) if ext == ".pdf" else _text_problem(source, nb)
-        if problem:
-            result.rejected.append(f"{original}: {problem}")
-            continue
-        target = _unused_path(folder, name)
-        if target.resolve().parent != folder:  # belt and braces: never write outside the folder
-            result.rejected.append(f"{original}: " + ("ugyldig filnavn." if nb else "invalid file name."))
-            continue
-        target.write_bytes(source.read_bytes())
-        result.saved.append(target)
-    return result
-
-
-def _pdf_problem(path: Path, max_pages: int, nb: bool) -> str:
-    from .ingest.base import LoaderError
-    from .ingest.pdf import page_count
-
-    try:
-        pages = page_count(path)
-    except LoaderError as exc:  # the loader's reason: empty, not a PDF (ZIP?), password, damaged
-        return f"kunne ikke leses som PDF: {str(exc).replace(path.name, 'filen', 1)}." if nb else "could not be read as a PDF."
-    except Exception:
-        return "kunne ikke leses som PDF." if nb else "could not be read as a PDF."
-    if pages > max_pages:
-        return (f"for mange sider ({pages}, grensen er {max_pages})." if nb
-                else f"too many pages ({pages}, the limit is {max_pages}).")
-    return ""
-
-
-def _text_problem(path: Path, nb: bool) -> str:
-    data = path.read_bytes()
-    if not data.strip():
-        return "filen er tom." if nb else "the file is empty."
-    if b"\x00" in data:  # a program or image renamed to .txt/.md, or UTF-16 text the loader cannot read
-        return ("filen er ikke en tekstfil i UTF-8 (den inneholder binære data)." if nb
-                else "not a UTF-8 text file (it contains binary data).")
-    return ""
-
-
 def build_report_markdown(report: BuildReport, saved: Sequence[Path], rejected: Sequence[str], settings: Settings,
                           lang: str | None = "nb") -> str:
     """What the upload did: files added, files that could not be read, the index size."""
@@ -596,43 +489,6 @@ def side_panel(answer: Answer | None, lang: str | None) -> tuple[str, str, str, 
         citation_table(answer, lang),
         tr(lang, "detail_hint"),
     )
-
-
-EXPORT_MAX_AGE_S = 3600  # exports hold questions and answers: kept for an hour, then deleted
-
-
-def _export_folder() -> Path:
-    """A fresh folder under the system temp dir; exports older than EXPORT_MAX_AGE_S are removed first."""
-    root = Path(tempfile.gettempdir()) / "samskap-exports"
-    root.mkdir(mode=0o700, exist_ok=True)
-    for old in root.iterdir():
-        if time.time() - old.stat().st_mtime > EXPORT_MAX_AGE_S:
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=root))
-
-
-def export_files(answers: Sequence[Answer], case: Mapping[str, str] | None, lang: str | None,
-                 which: str) -> list[str]:
-    """Write the decision note (Markdown + PDF) or the conversation to a temp folder; return the paths."""
-    if not answers:
-        return []
-    folder = _export_folder()
-    stamp = time.strftime("%Y%m%d-%H%M")
-    if which == "note":
-        last = answers[-1]
-        md = decision_note_markdown(last, case, _lang(lang) if lang else last.language)
-        name = ("beslutningsnotat" if _lang(lang) == "nb" else "decision-note") + f"-{stamp}"
-        md_path = folder / f"{name}.md"
-        md_path.write_text(md, encoding="utf-8")
-        paths = [str(md_path)]
-        try:
-            paths.append(str(markdown_to_pdf(md, folder / f"{name}.pdf")))
-        except RuntimeError:
-            pass
-        return paths
-    md_path = folder / (("samtale" if _lang(lang) == "nb" else "conversation") + f"-{stamp}.md")
-    md_path.write_text(conversation_markdown(answers, _lang(lang)), encoding="utf-8")
-    return [str(md_path)]
 
 
 # ---------------------------------------------------------------- Blocks --------------------------------------
@@ -816,19 +672,12 @@ def create_app(
             nb = _lang(lang_value) == "nb"
             if not paths:
                 return ("Velg minst én fil." if nb else "Choose at least one file."), about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value)
-            progress(0.05, desc="Lagrer filene" if nb else "Saving the files")
-            result = save_uploads(settings, paths, lang_value)
-            if not result.saved:
+            phases = {"save": "Lagrer filene" if nb else "Saving the files", "les": "Leser filene" if nb else "Reading the files"}
+            result, report = add_uploads(settings, runtime, paths, lang_value,
+                                         lambda f, phase: progress(f, desc=phases.get(phase, "Bygger indeksen" if nb else "Building the index")))
+            if report is None:
                 msg = ("**Ingen filer ble lagt til:**\n" if nb else "**No files were added:**\n")
                 return msg + "\n".join(f"- {escape_text(r)}" for r in result.rejected), about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value)
-
-            def on_progress(phase: str, done: int, total: int) -> None:
-                label = {"les": "Leser filene" if nb else "Reading the files"}.get(
-                    phase, "Bygger indeksen" if nb else "Building the index")
-                progress((0.1 + 0.85 * done / total) if total else 0.1, desc=label)
-
-            # Searchable by keyword within seconds; their vectors are made in the background (see the banner).
-            report = runtime.update_index(on_progress)
             return (build_report_markdown(report, result.saved, result.rejected, settings, lang_value),
                     about_markdown(runtime.index, settings, lang_value), None, *show_banner(lang_value))
 
