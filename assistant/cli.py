@@ -165,7 +165,7 @@ def cmd_ship_vectors(settings: Settings, args: argparse.Namespace) -> int:
     """Write the passage vectors of the corpus (and of the evaluation baseline) to the shipped file."""
     from .embed import ShippedVectors, content_hash, embed_with_cache, shipped_vectors_path
     from .eval_baselines import source_texts, split_sources
-    from .ui import UPLOAD_DIR
+    from .uploads import UPLOAD_DIR
 
     print_report(_ingest(settings, rebuild=False))
     index = open_index(settings)
@@ -209,7 +209,7 @@ def _confirm(question: str) -> bool:
 
 def cmd_delete_data(settings: Settings, args: argparse.Namespace) -> int:
     from .feedback import FeedbackStore, feedback_path
-    from .ui import UPLOAD_DIR
+    from .uploads import UPLOAD_DIR
 
     everything = not (args.feedback or args.uploads)
     store = FeedbackStore(feedback_path(settings))

@@ -1,8 +1,12 @@
-"""Exports: the conversation as Markdown and one answer as a decision note (Markdown, optionally PDF)."""
+"""Exports: the conversation as Markdown and one answer as a decision note (Markdown, optionally PDF),
+written to a temporary folder that is cleared after an hour."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -41,6 +45,8 @@ _T = {
         "disclaimer": "Dette notatet er veiledning laget av Samskap, ikke juridisk rådgivning. "
         "Kontroller gjeldende lovtekst på lovdata.no før vedtak.",
         "refused": "Spørsmålet ble ikke besvart",
+        "note_file": "beslutningsnotat",
+        "chat_file": "samtale",
     },
     "en": {
         "conversation": "Conversation with Samskap",
@@ -65,6 +71,8 @@ _T = {
         "disclaimer": "This note is guidance produced by Samskap, not legal advice. "
         "Check the text in force on lovdata.no before deciding.",
         "refused": "The question was not answered",
+        "note_file": "decision-note",
+        "chat_file": "conversation",
     },
 }
 
@@ -196,3 +204,41 @@ def markdown_to_pdf(markdown: str, path: Path) -> Path:
         pdf.multi_cell(0, 5, clean(line.strip()), new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))
     return path
+
+
+EXPORT_MAX_AGE_S = 3600  # exports hold questions and answers: kept for an hour, then deleted
+
+
+def _export_folder() -> Path:
+    """A fresh folder under the system temp dir; exports older than EXPORT_MAX_AGE_S are removed first."""
+    root = Path(tempfile.gettempdir()) / "samskap-exports"
+    root.mkdir(mode=0o700, exist_ok=True)
+    for old in root.iterdir():
+        if time.time() - old.stat().st_mtime > EXPORT_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
+def export_files(answers: Sequence[Answer], case: Mapping[str, str] | None, lang: str | None,
+                 which: str) -> list[str]:
+    """Write the decision note (Markdown + PDF) or the conversation to a temp folder; return the paths."""
+    if not answers:
+        return []
+    folder = _export_folder()
+    stamp = time.strftime("%Y%m%d-%H%M")
+    language: Lang = "en" if lang == "en" else "nb"
+    if which == "note":
+        last = answers[-1]
+        md = decision_note_markdown(last, case, language if lang else last.language)
+        name = f"{labels(language)['note_file']}-{stamp}"
+        md_path = folder / f"{name}.md"
+        md_path.write_text(md, encoding="utf-8")
+        paths = [str(md_path)]
+        try:
+            paths.append(str(markdown_to_pdf(md, folder / f"{name}.pdf")))
+        except RuntimeError:
+            pass
+        return paths
+    md_path = folder / f"{labels(language)['chat_file']}-{stamp}.md"
+    md_path.write_text(conversation_markdown(answers, language), encoding="utf-8")
+    return [str(md_path)]

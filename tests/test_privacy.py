@@ -383,7 +383,7 @@ def test_feedback_delete_all_leaves_no_text_in_the_file(tmp_path: Path, monkeypa
 
 
 def test_app_listens_on_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from assistant import ui
+    from assistant.ui import app as ui
 
     for name in ("SAMSKAP_HOST", "SAMSKAP_PORT", "SAMSKAP_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
