@@ -173,11 +173,8 @@ def cmd_ship_vectors(settings: Settings, args: argparse.Namespace) -> int:
     texts = [c.text for c in index.chunks if not c.source_path.startswith(uploads)]
     texts += [d.page_content for d in split_sources(source_texts(settings, index))
               if not str(d.metadata["source"]).startswith(uploads)]
-    cache = embedding_cache(settings)
-    try:
+    with embedding_cache(settings) as cache:
         vectors, embedded = embed_with_cache(index.embedder, texts, cache, settings.embed_batch_size)
-    finally:
-        cache.close()
     items = {content_hash(t): v for t, v in zip(texts, vectors, strict=True) if v is not None}
     out = Path(args.out) if args.out else shipped_vectors_path(index.embedder.id)
     ShippedVectors.write(out, index.embedder.id, items)

@@ -194,6 +194,12 @@ class EmbeddingCache:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> EmbeddingCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def embed_with_cache(
     embedder: Embedder,

@@ -10,7 +10,7 @@ from .answer import Answer, Lang, Role
 from .config import Settings
 from .feedback import FeedbackStore, feedback_path
 from .index import BuildReport, Index, IndexUnavailable, Progress, current_generation_dir
-from .isolated import Builder, build_isolated
+from .isolated import Builder, BuildMode, build_isolated
 from .query import detect_language
 
 if TYPE_CHECKING:
@@ -182,17 +182,21 @@ class Runtime:
         self.start_vectors()
         return report
 
-    def _rebuild(self) -> None:
+    def _build_and_switch(self, mode: BuildMode, progress: Progress | None = None) -> str:
+        """Run a build, then switch to a fresh assistant over its index; returns why it failed ("" if not)."""
         try:
-            self.builder(self.settings, "rebuild", None)
+            self.builder(self.settings, mode, progress)
             fresh = self.factory(self.settings)
-        except Exception as exc:  # reported to the next user who asks; the next question retries
-            self.repair_error = str(exc) or type(exc).__name__
-            return
+        except Exception as exc:  # reported to the user (chat message or banner); the index in use stays
+            return str(exc) or type(exc).__name__
         with self._lock:
             self._assistant = fresh
-        self.repair_error = ""
-        self.start_vectors()  # a rebuilt index has keyword search at once; vectors follow
+        return ""
+
+    def _rebuild(self) -> None:
+        self.repair_error = self._build_and_switch("rebuild")
+        if not self.repair_error:
+            self.start_vectors()  # a rebuilt index has keyword search at once; vectors follow
 
     @property
     def embedding(self) -> bool:
@@ -219,15 +223,7 @@ class Runtime:
         return not self.embedding
 
     def _fill_vectors(self) -> None:
-        try:
-            self.builder(self.settings, "fill", self._on_vector_progress)
-            fresh = self.factory(self.settings)
-        except Exception as exc:  # shown in the banner; keyword search keeps working meanwhile
-            self.vector_error = str(exc) or type(exc).__name__
-            return
-        with self._lock:
-            self._assistant = fresh
-        self.vector_error = ""
+        self.vector_error = self._build_and_switch("fill", self._on_vector_progress)
 
     def _on_vector_progress(self, phase: str, done: int, total: int) -> None:
         if phase == "embed" and total:

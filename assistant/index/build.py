@@ -144,11 +144,8 @@ def fill_vectors(
     with (gen_dir / "chunks.jsonl").open(encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for line in handle]
     embedder = embedder or create_embedder(settings.embedder, settings.allow_model_downloads)
-    cache = embedding_cache(settings)
-    try:
+    with embedding_cache(settings) as cache:
         embed_with_cache(embedder, texts, cache, settings.embed_batch_size, progress)
-    finally:
-        cache.close()
     return build_index(settings, embedder=embedder)
 
 
@@ -201,8 +198,7 @@ def _write_generation(
                 "Sjekk at Chroma-serveren kjører og er tilgjengelig."
             ) from exc
 
-        cache = embedding_cache(settings)
-        try:
+        with embedding_cache(settings) as cache:
             vectors, embedded = embed_with_cache(
                 embedder,
                 [c.text for c in chunks],
@@ -211,8 +207,6 @@ def _write_generation(
                 progress=(lambda done, total: progress("embed", done, total)) if progress else None,
                 embed_missing=embed_missing,
             )
-        finally:
-            cache.close()
 
         if progress:
             progress("lagre", 0, 1)
