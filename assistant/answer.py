@@ -12,10 +12,33 @@ Lang = Literal["nb", "en"]
 Basis = Literal["lov", "strategi", "forskning", "vurdering"]
 
 
+CriterionStatus = Literal["met", "not_met", "unknown"]
+
+
+@dataclass
+class Criterion:
+    """One fit criterion (FIT-CRITERIA.md) as judged for this case, with the words that decided it."""
+
+    id: str
+    label: str  # shown to the user, in the answer's language
+    status: CriterionStatus
+    evidence: str = ""  # the user's words (or the reason) that decided the status
+    cites: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Fit:
     verdict: Verdict
     reasons: list[str] = field(default_factory=list)
+    criteria: list[Criterion] = field(default_factory=list)
+
+
+@dataclass
+class Clarify:
+    """One question back to the user when a deciding fact is missing (CONTRACTS.md §3)."""
+
+    question: str
+    options: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +62,7 @@ class Citation:
     basis: Basis = "forskning"
     number: int = 0  # the [n] used in the answer text
     warning: str = ""  # e.g. not in force / repeal adopted
+    kind: str = ""  # for law: skal | kan | kan_ikke | krever_hjemmel | merk, when a statement says so
 
 
 @dataclass
@@ -48,12 +72,16 @@ class Answer:
     role: Role = "prosjektleder"
     refused: bool = False
     refusal_reason: str | None = None
-    text: str = ""
+    summary: str = ""  # the answer in at most three sentences, with [n] markers
+    text: str = ""  # what the chat shows unfolded (starts with the summary)
+    details: str = ""  # the rest: folded in the chat, complete in exports
+    clarify: Clarify | None = None
     fit: Fit | None = None
     methods: list[MethodAdvice] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    open_questions: list[str] = field(default_factory=list)  # for the municipal lawyer
     notices: list[str] = field(default_factory=list)  # e.g. "the language model was unreachable"
     engine: str = "offline"  # offline | llm
 

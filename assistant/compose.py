@@ -121,7 +121,7 @@ class CitationBook:
     lang: Lang
     items: list[Citation] = field(default_factory=list)
 
-    def cite(self, key: str, hint: str = "", quote: str = "", basis: Basis | None = None) -> str:
+    def cite(self, key: str, hint: str = "", quote: str = "", basis: Basis | None = None, kind: str = "") -> str:
         """Register a citation and return its marker '[n]' (empty when the key is not in the index)."""
         chunks = self.index.by_key.get(key)
         if not chunks:
@@ -142,6 +142,7 @@ class CitationBook:
                 basis=basis or _basis_of(first),
                 number=len(self.items) + 1,
                 warning=law_warning(first, self.lang),
+                kind=kind,
             )
         )
         return f"[{len(self.items)}]"
@@ -189,6 +190,7 @@ def label(basis: Basis, lang: Lang) -> str:
 
 @dataclass
 class Composition:
+    summary: str
     text: str
     methods: list[MethodAdvice]
     citations: list[Citation]
@@ -236,7 +238,7 @@ def compose(
     parts.append(_sources(book, lang))
     if any(c.basis == "lov" for c in book.items):
         parts.append(NOTICE[lang])
-    return Composition("\n\n".join(p for p in parts if p), method_advice, book.items)
+    return Composition(short, "\n\n".join(p for p in parts if p), method_advice, book.items)
 
 
 def _short_answer(
@@ -380,7 +382,7 @@ def _legal_sections(legal: list[LegalEntry], book: CitationBook, lang: Lang, rol
     for rank, entry in enumerate(legal[:limit_entries]):
         lines.append(f"**{entry.topic.text(lang)}**")
         for statement in entry.statements[: first_limit if rank == 0 else other_limit]:
-            marker = book.cite(statement.cite, statement.text(lang), quote=statement.quote)
+            marker = book.cite(statement.cite, statement.text(lang), quote=statement.quote, kind=statement.kind)
             if not marker:
                 continue
             chunk = book.index.by_key[statement.cite][0]

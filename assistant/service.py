@@ -94,7 +94,8 @@ class Assistant:
             direct_keys=direct,
             evidence=_evidence(hits),
         )
-        answer.text, answer.methods, answer.citations = result.text, result.methods, result.citations
+        answer.summary, answer.text = result.summary, result.text
+        answer.methods, answer.citations = result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None
         answer.retrieved = retrieved
         if self.settings.llm_base_url:
