@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-from assistant.config import load_settings
-from assistant.ui import launch
+from assistant.config import load_settings, set_offline_defaults
 
 if __name__ == "__main__":
-    launch(load_settings())
+    settings = load_settings()
+    set_offline_defaults(settings.allow_model_downloads)
+    from assistant.ui import launch
+
+    launch(settings)

@@ -7,11 +7,13 @@ cites a thesis section or law paragraph; the advisor only decides which entries 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .answer import Fit, Lang
 from .catalogue import Catalogue, LegalEntry, Method
+from .question import ParsedQuestion
 from .textproc import tokenize
 
 EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
@@ -30,11 +32,13 @@ def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return _phrase_pattern(list(phrases))
 
 
-def matches(text: str, phrases: list[str]) -> list[str]:
-    """Cue phrases found in text: exact whole words, or (for several words) all their stems in any order."""
+def matches(text: str | ParsedQuestion, phrases: list[str]) -> list[str]:
+    """Cue phrases found in text: exact whole words, or (for several words) their stems in order, close."""
+    lowered, stems = (
+        (text.lowered, text.stems) if isinstance(text, ParsedQuestion) else (text.lower(), tokenize(text))
+    )
     pattern = _compiled(tuple(phrases))
-    found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(text.lower()))) if pattern else []
-    stems = tokenize(text)
+    found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(lowered))) if pattern else []
     for phrase in phrases:
         parts = tokenize(phrase)
         if len(parts) > 1 and phrase.lower() not in found and _near(parts, stems):
@@ -42,7 +46,7 @@ def matches(text: str, phrases: list[str]) -> list[str]:
     return found
 
 
-def _near(parts: list[str], stems: list[str], slack: int = 2) -> bool:
+def _near(parts: list[str], stems: Sequence[str], slack: int = 2) -> bool:
     """The stems of a phrase occur in the text in the same order, with at most `slack` words between."""
     for start, stem in enumerate(stems):
         if stem != parts[0]:
@@ -71,20 +75,9 @@ class Features:
         return [a for a in EXTERNAL_ACTORS if self.has(a)]
 
 
-def detect_features(text: str, catalogue: Catalogue) -> Features:
-    found = {name: matches(text, spec.cues.all()) for name, spec in catalogue.features.items()}
+def detect_features(question: ParsedQuestion, catalogue: Catalogue) -> Features:
+    found = {name: matches(question, spec.cues.all()) for name, spec in catalogue.features.items()}
     return Features({k: v for k, v in found.items() if v})
-
-
-_FIT_QUESTION = re.compile(
-    r"passer samskaping|egner (?:samskaping )?seg|egnar seg|sak for samskaping|samskape om|"
-    r"co-creation (?:a )?(?:good )?fit|does co-creation fit|suited for co-creation|as a co-creation process|"
-    r"samskapingsprosess|samskape med",
-    re.IGNORECASE,
-)
-_CASE_MARKERS = re.compile(
-    r"(?<![\wæøå])(?:vi|vår|vårt|våre|oss|kommunen (?:skal|vil|har)|we|our|us)(?![\wæøå])", re.IGNORECASE
-)
 
 
 @dataclass
@@ -109,14 +102,15 @@ def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
     return Reason(spec.text(lang), list(spec.cites))
 
 
-def assess_fit(text: str, features: Features, catalogue: Catalogue, lang: Lang) -> FitAssessment | None:
+def assess_fit(question: ParsedQuestion, features: Features, catalogue: Catalogue) -> FitAssessment | None:
     """Fit verdict following the thesis (5.1): complex problems yes, exercise of authority no."""
-    is_case = bool(_FIT_QUESTION.search(text)) or (
-        bool(_CASE_MARKERS.search(text))
+    is_case = question.co_creating_case or (
+        question.case_markers
         and any(features.has(f) for f in ("authority", "planning", "wicked", "procurement", "individual"))
     )
     if not is_case:
         return None
+    lang = question.lang
     en = lang == "en"
     authority, planning, wicked = features.has("authority"), features.has("planning"), features.has("wicked")
     reasons: list[Reason] = []
@@ -222,14 +216,15 @@ class MethodMatch:
     cues: list[str]
 
 
-def rank_methods(text: str, catalogue: Catalogue, evidence_keys: list[str] | None = None) -> list[MethodMatch]:
+def rank_methods(
+    question: ParsedQuestion, catalogue: Catalogue, evidence_keys: list[str] | None = None
+) -> list[MethodMatch]:
     """Methods scored by matched signals (longer phrases weigh more, a name counts most) and evidence."""
-    lowered = text.lower()
     ranked: list[MethodMatch] = []
     evidence_rank = {key: i for i, key in enumerate(evidence_keys or [])}
     for method in catalogue.methods:
-        cues = matches(lowered, method.signals.all())
-        names = matches(lowered, [*_name_variants(method)])
+        cues = matches(question, method.signals.all())
+        names = matches(question, [*_name_variants(method)])
         raw = sum(1.0 + 0.5 * (len(c.split()) - 1) for c in cues) + 3.0 * len(names)
         for key in method.evidence:
             rank = next((r for k, r in evidence_rank.items() if k == key or k.startswith(key + ".")), None)
@@ -251,21 +246,21 @@ def _name_variants(method: Method) -> list[str]:
 
 
 def legal_entries(
-    text: str, catalogue: Catalogue, methods: list[str], laws: list[str], retrieved: list[str] | None = None
+    question: ParsedQuestion, catalogue: Catalogue, methods: list[str], retrieved: list[str] | None = None
 ) -> list[LegalEntry]:
     """Legal entries relevant to the text, best first.
 
     Scored by trigger words, named laws and the paragraphs retrieval found; the chosen method adds
     weight only to entries that are relevant on their own.
     """
-    lowered = text.lower()
+    laws = set(question.laws)
     rank_of = {key: i for i, key in enumerate((retrieved or [])[:10])}
     scored: list[tuple[float, int, LegalEntry]] = []
     for order, entry in enumerate(catalogue.legal):
-        hits = matches(lowered, entry.triggers.all())
+        hits = matches(question, entry.triggers.all())
         score = sum(1.0 + 0.5 * (len(h.split()) - 1) for h in hits)
         cites = [s.cite for s in entry.statements]
-        if {c.split("/§")[0].split("/gdpr")[0] for c in cites} & set(laws):
+        if {c.split("/§")[0].split("/gdpr")[0] for c in cites} & laws:
             score += 2.0
         ranks = [rank_of[c] for c in cites if c in rank_of]
         if ranks:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import CatalogueError
-from .config import Settings, load_settings
+from .config import Settings, load_settings, set_offline_defaults
 from .embed import EmbedderError
 from .evaluate import add_arguments as add_eval_arguments
 from .index import (
@@ -132,10 +132,6 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .ui import launch
 
     launch(settings)
@@ -308,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         print(f"Feil i innstillingene: {exc}", file=sys.stderr)
         return 2
+    set_offline_defaults(settings.allow_model_downloads)
     try:
         return int(args.func(settings, args))
     except (IndexUnavailable, EmbedderError, CatalogueError) as exc:

@@ -12,6 +12,7 @@ from .catalogue import Catalogue, Claim, LegalEntry, Method
 from .index import Index
 from .ingest.base import Chunk
 from .ingest.lawmeta import MONTHS, in_force_date
+from .question import ParsedQuestion
 from .textproc import tokenize
 
 NOTICE = {
@@ -198,9 +199,7 @@ class Composition:
 
 def compose(
     *,
-    question: str,
-    lang: Lang,
-    role: Role,
+    question: ParsedQuestion,
     index: Index,
     catalogue: Catalogue,
     fit: FitAssessment | None,
@@ -210,11 +209,12 @@ def compose(
     evidence: list[Chunk],
 ) -> Composition:
     """Write the answer; project leaders get methods and steps first, legal staff the legal basis first."""
+    lang, role, text = question.lang, question.role, question.text
     book = CitationBook(index, lang)
     method_advice: list[MethodAdvice] = []
 
     def method_section() -> list[str]:
-        method_advice.extend(_method_advice(catalogue.method(m.id), m, book, lang, question) for m in methods[:3])
+        method_advice.extend(_method_advice(catalogue.method(m.id), m, book, lang, text) for m in methods[:3])
         return _method_section(method_advice, lang)
 
     first_method = catalogue.method(methods[0].id).name.text(lang) if methods else ""
@@ -224,7 +224,7 @@ def compose(
         "fit": lambda: _fit_section(fit, book, lang),
         "methods": method_section,
         "checklist": lambda: _checklist(catalogue, methods, book, lang),
-        "passages": lambda: _passages(evidence, book, lang, question),
+        "passages": lambda: _passages(evidence, book, lang, text),
     }
     # Citations are numbered in order of first use, so sections are built in display order.
     order = (

@@ -78,6 +78,19 @@ class Settings(BaseSettings):
         return value.strip().rstrip("/")
 
 
+def set_offline_defaults(allow_model_downloads: bool = False) -> None:
+    """The one place that sets the environment for private, offline running: no analytics or telemetry
+    (Gradio, Chroma), no browser run history, and no model downloads unless the settings allow them.
+
+    Call it before Gradio, Chroma or huggingface_hub is imported; a value already in the environment wins.
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the browser would keep every question asked
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if not allow_model_downloads:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 def unknown_env_keys(environ: dict[str, str] | None = None) -> list[str]:
     """SAMSKAP_* variables that match no setting (likely misspelled)."""
     environ = dict(os.environ) if environ is None else environ

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sqlite3
 from abc import ABC, abstractmethod
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from .config import set_offline_defaults
 
 Kind = Literal["query", "passage"]
 
@@ -87,8 +88,7 @@ class SentenceTransformersEmbedder(Embedder):
             raise EmbedderError(
                 "Oppgi en modell: SAMSKAP_EMBEDDER=sentence-transformers:<modellnavn eller sti>."
             )
-        if not allow_downloads:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        set_offline_defaults(allow_downloads)
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:

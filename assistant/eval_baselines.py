@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from .config import Settings
+from .config import Settings, set_offline_defaults
 from .embed import Embedder, EmbeddingCache, embed_with_cache
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def unique(keys: Sequence[str]) -> list[str]:
 @contextmanager
 def dense_search(settings: Settings, index: Index, progress: bool = True) -> Iterator[Search]:
     """A plain LangChain RAG retriever: split, embed into an ephemeral Chroma collection, similarity search."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    set_offline_defaults(settings.allow_model_downloads)
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma

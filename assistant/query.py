@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
 
+from .answer import Lang
 from .lookup import find_references, mentioned_laws, resolve
 from .textproc import Decompounder, stem, words
-
-Lang = Literal["nb", "en"]
 
 # English domain terms -> Norwegian words, used to expand the keyword (BM25) query of English
 # questions; the dense leg is multilingual already. Longest phrases are matched first.
@@ -343,13 +341,19 @@ def analyze(
     known_keys: Collection[str],
     compounds: Decompounder | None = None,
     expansions: Collection[str] = EXPANSIONS,
+    lang: Lang | None = None,
+    laws: Sequence[str] | None = None,
 ) -> Query:
-    """Parse a question: named paragraphs (resolved to cite keys), named laws, language and terms."""
-    lang = detect_language(text)
+    """Parse a search text: named paragraphs (resolved to cite keys), named laws, language and terms.
+
+    A caller that has read the question already (question.parse_question) passes its language and
+    named laws, so they are found once.
+    """
+    lang = lang or detect_language(text)
     refs = find_references(text)
     keys = resolve([r for r in refs if r.law_id], known_keys)
     bare = [k for k in resolve([r for r in refs if not r.law_id], known_keys) if k not in keys]
-    laws = mentioned_laws(text)
+    laws = list(laws) if laws is not None else mentioned_laws(text)
     fit = is_fit_question(text)  # about co-creation's fit, not about the law of the case
     return Query(
         text=text,

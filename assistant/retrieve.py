@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -11,12 +10,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .answer import Lang
+from .config import set_offline_defaults
 from .index import Index
 from .ingest.base import Chunk
 from .query import EXPANSIONS, Query, analyze
 from .textproc import BM25Index
 
-RRF_K = 60
 CANDIDATES = 50
 
 
@@ -97,8 +97,7 @@ class CrossEncoderReranker:
     """Re-scores (question, passage) pairs with a sentence-transformers CrossEncoder."""
 
     def __init__(self, model: str, allow_downloads: bool = False) -> None:
-        if not allow_downloads:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        set_offline_defaults(allow_downloads)
         try:
             from sentence_transformers import CrossEncoder
         except ImportError as exc:
@@ -135,10 +134,10 @@ class Retriever:
             reranker = CrossEncoderReranker(index.settings.reranker, index.settings.allow_model_downloads)
         self.reranker = reranker
 
-    def analyze(self, query: str) -> Query:
+    def analyze(self, query: str, lang: Lang | None = None, laws: Sequence[str] | None = None) -> Query:
         """The parsed query, with the features this tuning switches off removed."""
         tuning = self.tuning
-        parsed = analyze(query, self.index.by_key, self.index.bm25.compounds, tuning.expansions)
+        parsed = analyze(query, self.index.by_key, self.index.bm25.compounds, tuning.expansions, lang, laws)
         if not tuning.expansions:  # plain tokens, as the chunks were tokenized
             parsed = replace(parsed, terms={}, facets=[])
         if not tuning.direct_lookup:
@@ -178,15 +177,16 @@ class Retriever:
 
     def search(
         self,
-        query: str,
+        query: str | Query,
         k: int = 10,
         source_types: Sequence[str] | None = None,
         law_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """Top-k passages for a query, best first, at most one per cite key; named paragraphs first."""
-        if not query.strip() or not self.index.chunks:
+        """Top-k passages for a query (text, or one analysed already), best first, at most one per cite
+        key; named paragraphs first."""
+        parsed = self.analyze(query) if isinstance(query, str) else query
+        if not parsed.text.strip() or not self.index.chunks:
             return []
-        parsed = self.analyze(query)
         named = parsed.laws if self.tuning.named_law_only else []
         where, mask = self._filters(source_types, law_ids, named)
         if mask is not None and not mask.any():
@@ -199,7 +199,7 @@ class Retriever:
             best.setdefault(hit.key, hit)
         ranked = list(best.values())
         if self.reranker is not None:
-            ranked = self._rerank(query, ranked)
+            ranked = self._rerank(parsed.text, ranked)
         direct = self._direct(parsed, best, mask)
         named_keys = {d.key for d in direct}
         hits = direct + [h for h in ranked if h.key not in named_keys]

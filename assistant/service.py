@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -14,18 +13,10 @@ from .config import Settings
 from .embed import Embedder
 from .index import Index, open_index
 from .ingest.base import Chunk
-from .lookup import mentioned_laws
-from .query import detect_language
+from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Hit, Retriever
 from .scope import check_scope, clean_question, instructs_a_model
-from .textproc import tokenize, words
-
-Turn = tuple[str, str]  # (user question, assistant answer text)
-
-_FOLLOW_UP = re.compile(
-    r"^(?:hva med|og |men |da\b|what about|and |but |how about)|\b(?:da|det|dette|slike|utvalget|den|those|that|it)\b",
-    re.IGNORECASE,
-)
+from .textproc import tokenize
 
 
 class Assistant:
@@ -54,38 +45,36 @@ class Assistant:
     ) -> Answer:
         """Answer one question; refusals are Answers with refused=True and a helpful message."""
         started = time.perf_counter()
-        question = clean_question(question)
-        lang = lang or detect_language(question)
-        answer = Answer(question=question, language=lang, role=role)
-        scope = check_scope(question, lang, bool(history), self._corpus_overlap(question))
+        parsed = parse_question(clean_question(question), role, lang, history, self.retriever.analyze)
+        return self.answer(parsed, on_token, started)
+
+    def answer(
+        self, parsed: ParsedQuestion, on_token: Callable[[str], None] | None = None, started: float | None = None
+    ) -> Answer:
+        """Answer a parsed question (parse_question with this assistant's Retriever.analyze)."""
+        started = started or time.perf_counter()
+        answer = Answer(question=parsed.text, language=parsed.lang, role=parsed.role)
+        scope = check_scope(parsed.text, parsed.lang, bool(parsed.history), self._corpus_overlap(parsed.text))
         if scope.refuse:
             answer.refused, answer.refusal_reason, answer.text = True, scope.message, scope.message
             answer.timings_ms = {"retrieve": 0.0, "advise": 0.0, "compose": 0.0, "total": _ms(started)}
             return answer
 
-        context = question
-        if history and (len(words(question)) <= 8 or _FOLLOW_UP.search(question)):
-            context = f"{history[-1][0]}\n{question}"
-        laws = mentioned_laws(context)
         t0 = time.perf_counter()
-        query = question if context == question else f"{question} {history[-1][0]}"
         self.index.check()  # files deleted or damaged under a running app: IndexUnavailable(rebuild=True)
-        hits = self.retriever.search(query, k=12)
+        hits = self.retriever.search(parsed.query or parsed.search_text, k=12)
         direct = [h.key for h in hits if h.direct][:3]  # paragraphs the question names, first
         retrieved = list(dict.fromkeys(h.key for h in hits))
         t1 = time.perf_counter()
 
-        features = detect_features(context, self.catalogue)
-        fit = assess_fit(context, features, self.catalogue, lang)
-        methods = rank_methods(context, self.catalogue, retrieved)
-        method_ids = [m.id for m in methods]
-        legal = legal_entries(context, self.catalogue, method_ids, laws, retrieved)
+        features = detect_features(parsed, self.catalogue)
+        fit = assess_fit(parsed, features, self.catalogue)
+        methods = rank_methods(parsed, self.catalogue, retrieved)
+        legal = legal_entries(parsed, self.catalogue, [m.id for m in methods], retrieved)
         t2 = time.perf_counter()
 
         result = compose(
-            question=question,
-            lang=lang,
-            role=role,
+            question=parsed,
             index=self.index,
             catalogue=self.catalogue,
             fit=fit,
@@ -99,7 +88,7 @@ class Assistant:
         answer.fit = fit.as_fit() if fit else None
         answer.retrieved = retrieved
         if self.settings.llm_base_url:
-            self._rewrite_with_llm(answer, history, on_token)
+            self._rewrite_with_llm(answer, parsed.history, on_token)
         answer.timings_ms = {
             "retrieve": _ms(t0, t1),
             "advise": _ms(t1, t2),

@@ -246,3 +246,52 @@ def test_llm_sees_the_earlier_turn_labelled_by_speaker(
     user = state.requests[-1]["body"]["messages"][1]["content"]
     assert "Bruker: Kan kommunestyret opprette utvalg med innbyggere?" in user
     assert "Samskap: Ja, etter kommuneloven § 5-7" in user
+
+
+def test_the_stages_share_one_parsed_question(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retrieval, advisor and composer get the same ParsedQuestion; the language is detected once."""
+    import assistant.advisor as advisor
+    import assistant.question as question
+    import assistant.service as service
+    from assistant.question import ParsedQuestion
+
+    detections: list[str] = []
+    received: dict[str, object] = {}
+
+    def counting(text: str) -> str:
+        detections.append(text)
+        return real_detect(text)
+
+    def spy(name: str, real):  # type: ignore[no-untyped-def]
+        def wrapper(first, *args, **kwargs):  # type: ignore[no-untyped-def]
+            received[name] = first
+            return real(first, *args, **kwargs)
+        return wrapper
+
+    real_detect = question.detect_language
+    monkeypatch.setattr(question, "detect_language", counting)
+    monkeypatch.setattr("assistant.query.detect_language", counting)  # a second detection would land here
+    monkeypatch.setattr(assistant.retriever, "search", spy("retrieval", assistant.retriever.search))
+    for name in ("detect_features", "assess_fit", "rank_methods", "legal_entries"):
+        monkeypatch.setattr(service, name, spy(name, getattr(advisor, name)))
+    real_compose = service.compose
+
+    def compose_spy(**kwargs):  # type: ignore[no-untyped-def]
+        received["compose"] = kwargs["question"]
+        return real_compose(**kwargs)
+
+    monkeypatch.setattr(service, "compose", compose_spy)
+
+    first = assistant.ask("Kan kommunestyret opprette et utvalg med innbyggere etter kommuneloven?")
+    received.clear()
+    answer = assistant.ask("Og hvem kan velges?", role="jurist", history=[(first.question, first.text)])
+
+    assert len(detections) == 2  # once per question, nothing downstream detects again
+    parsed = received["compose"]
+    assert isinstance(parsed, ParsedQuestion)
+    assert parsed.follow_up and parsed.lang == "nb" and parsed.role == "jurist"
+    assert "lov/2018-06-22-83" in parsed.laws  # named in the previous question, found once
+    for stage in ("detect_features", "assess_fit", "rank_methods", "legal_entries"):
+        assert received[stage] is parsed, stage
+    assert received["retrieval"] is parsed.query
+    assert not answer.refused

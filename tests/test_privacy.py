@@ -405,3 +405,22 @@ def test_app_listens_on_loopback_and_never_shares(monkeypatch: pytest.MonkeyPatc
     ui.launch(make_settings(tmp_path, tmp_path, concurrency=3))
     assert calls["launch"]["server_name"] == "127.0.0.1" and calls["launch"]["share"] is False
     assert calls["queue"]["default_concurrency_limit"] == 3
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_offline_defaults_follow_the_download_setting(allow: bool) -> None:
+    """The app, the CLI and the index set the same private defaults; downloads only when allowed."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "GRADIO_RUN_HISTORY")}
+    env["SAMSKAP_ALLOW_MODEL_DOWNLOADS"] = str(allow).lower()
+    code = (
+        "import os, json\n"
+        "from assistant.config import load_settings, set_offline_defaults\n"
+        "set_offline_defaults(load_settings().allow_model_downloads)\n"
+        "print(json.dumps({k: os.environ.get(k) for k in ('HF_HUB_OFFLINE', 'ANONYMIZED_TELEMETRY', "
+        "'GRADIO_ANALYTICS_ENABLED', 'GRADIO_RUN_HISTORY')}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["ANONYMIZED_TELEMETRY"] == seen["GRADIO_ANALYTICS_ENABLED"] == seen["GRADIO_RUN_HISTORY"] == "False"
+    assert seen["HF_HUB_OFFLINE"] == (None if allow else "1")

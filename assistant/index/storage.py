@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import Settings, set_offline_defaults
 from ..embed import EmbeddingCache
 
 INDEX_FORMAT = 2  # 2: HNSW persisted by the build itself (see HNSW_CONFIG)
@@ -41,7 +41,7 @@ class IndexUnavailable(Exception):
 
 def chroma_client(settings: Settings, path: Path | None) -> Any:
     """A client of the Chroma server in SAMSKAP_CHROMA_URL, or else of the embedded store at `path`."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    set_offline_defaults(settings.allow_model_downloads)
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 

@@ -5,12 +5,11 @@ gradio is imported inside the functions that need it, so importing the UI never 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..answer import Answer, Lang
-from ..config import Settings
+from ..config import Settings, set_offline_defaults
 from ..export import EXPORT_MAX_AGE_S, export_files
 from ..runtime import AssistantFactory, Runtime, turns_from_messages
 from ..uploads import UPLOAD_TYPES, add_uploads
@@ -185,13 +184,6 @@ def ask_endpoint(runtime: Runtime) -> Callable[..., dict[str, Any]]:
 # ---------------------------------------------------------------- Blocks --------------------------------------
 
 
-def _gradio_offline() -> None:
-    """Switch off gradio's analytics, hub downloads and the browser's run history (before gradio is imported)."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("GRADIO_RUN_HISTORY", "False")  # the browser would keep every question asked
-
-
 def _sources_row(t: dict[str, str]) -> tuple[gr.Dataframe, gr.Markdown]:
     """Below the chat: the citation table and, beside it, the full text of the selected source."""
     import gradio as gr
@@ -240,7 +232,7 @@ def create_app(
     settings: Settings, assistant_factory: AssistantFactory | None = None, runtime: Runtime | None = None
 ) -> gr.Blocks:
     """Build the Gradio Blocks app (does not launch it)."""
-    _gradio_offline()
+    set_offline_defaults(settings.allow_model_downloads)
     import gradio as gr
 
     runtime = runtime or Runtime(settings, assistant_factory)
