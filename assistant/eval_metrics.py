@@ -39,10 +39,17 @@ class Outcome:
     fit: str | None = None
     citations: list[str] = field(default_factory=list)
     quotes: list[tuple[str, str]] = field(default_factory=list)  # (cite key, quote)
-    text: str = ""
+    text: str = ""  # what the chat shows unfolded
+    details: str = ""  # the folded rest
+    clarify: bool = False  # the answer asks a question back
     refused: bool = False
     refusal_reason: str | None = None
     latency_ms: float = 0.0
+
+    @property
+    def whole(self) -> str:
+        """The whole answer: what is shown and what is folded."""
+        return f"{self.text}\n\n{self.details}" if self.details else self.text
 
     @classmethod
     def from_answer(cls, answer: Answer, latency_ms: float) -> Outcome:
@@ -54,6 +61,8 @@ class Outcome:
             citations=[c.key for c in answer.citations],
             quotes=[(c.key, c.quote) for c in answer.citations],
             text=answer.text,
+            details=answer.details,
+            clarify=answer.clarify is not None,
             refused=answer.refused,
             refusal_reason=answer.refusal_reason,
             latency_ms=round(latency_ms, 2),
@@ -68,6 +77,11 @@ def matches(found: str, expected: str) -> bool:
 def first_rank(keys: Sequence[str], expected: Sequence[str], k: int) -> int | None:
     """1-based rank of the first of the top-k keys that matches any expected key."""
     return next((i for i, key in enumerate(keys[:k], 1) if any(matches(key, e) for e in expected)), None)
+
+
+def leads(outcome: Outcome, laws: Sequence[str]) -> bool:
+    """Every expected law key matches one of the answer's first two citations (CONTRACTS §5 lead_at_2)."""
+    return all(any(matches(c, law) for c in outcome.citations[:2]) for law in laws)
 
 
 def _norm(text: str) -> str:
@@ -90,8 +104,9 @@ def check(item: Question, outcome: Outcome, k: int) -> dict[str, bool]:
         ok["fit"] = outcome.fit == expect["fit"]
     if expect.get("laws"):
         ok["laws"] = all(any(matches(c, law) for c in outcome.citations) for law in expect["laws"])
+        ok["lead"] = leads(outcome, expect["laws"])
     if expect.get("mention"):
-        ok["mention"] = all(mentioned(m, outcome.text) for m in expect["mention"])
+        ok["mention"] = all(mentioned(m, outcome.whole) for m in expect["mention"])
     if "refuse" in expect or outcome.refused:
         ok["refuse"] = outcome.refused == bool(expect.get("refuse"))
     return ok
@@ -102,7 +117,7 @@ def _share(values: Sequence[bool]) -> float | None:
 
 
 def latency_summary(values: Sequence[float]) -> dict[str, float | None]:
-    """Median and 95th percentile in milliseconds (null without values)."""
+    """Median and 95th percentile (of milliseconds, or characters), null without values."""
     if not values:
         return {"p50": None, "p95": None}
     p50, p95 = np.percentile(np.asarray(values, dtype=float), [50, 95])
@@ -114,6 +129,7 @@ def summarise(pairs: Sequence[tuple[Question, Outcome]], k: int) -> dict[str, An
     ranks = [first_rank(o.retrieved, q.expect["sources"], k) for q, o in pairs if q.expect.get("sources")]
     refusable = [o.refused for q, o in pairs if q.expect.get("refuse") is True]
     others = [o.refused for q, o in pairs if q.expect.get("refuse") is not True]
+    answered = [(q, o) for q, o in pairs if not o.refused]
     return {
         "n_questions": len(pairs),
         "recall_at_k": _share([r is not None for r in ranks]),
@@ -125,7 +141,10 @@ def summarise(pairs: Sequence[tuple[Question, Outcome]], k: int) -> dict[str, An
         "law_recall": _share(
             [any(matches(c, law) for c in o.citations) for q, o in pairs for law in q.expect.get("laws") or []]
         ),
-        "mention_recall": _share([mentioned(m, o.text) for q, o in pairs for m in q.expect.get("mention") or []]),
+        "mention_recall": _share([mentioned(m, o.whole) for q, o in pairs for m in q.expect.get("mention") or []]),
+        "lead_at_2": _share([leads(o, q.expect["laws"]) for q, o in pairs if q.expect.get("laws")]),
+        "answer_chars": latency_summary([len(o.text) for _, o in answered]),
+        "clarify_rate": _share([o.clarify for _, o in answered]),
         "refusal_recall": _share(refusable),
         "false_refusals": sum(others) if others else None,
         "n_refused": sum(o.refused for _, o in pairs),
@@ -162,7 +181,7 @@ def question_record(item: Question, outcome: Outcome, k: int) -> dict[str, Any]:
     rank = first_rank(outcome.retrieved, expect["sources"], k) if expect.get("sources") else None
     missing = {
         "laws": [law for law in expect.get("laws") or [] if not any(matches(c, law) for c in outcome.citations)],
-        "mention": [m for m in expect.get("mention") or [] if not mentioned(m, outcome.text)],
+        "mention": [m for m in expect.get("mention") or [] if not mentioned(m, outcome.whole)],
     }
     return {
         "id": item.id,
@@ -180,7 +199,9 @@ def question_record(item: Question, outcome: Outcome, k: int) -> dict[str, Any]:
         "refusal_reason": outcome.refusal_reason,
         "latency_ms": outcome.latency_ms,
         "missing": missing,
+        "lead": leads(outcome, expect["laws"]) if expect.get("laws") else None,
         "text": outcome.text,
+        "details": outcome.details,
     }
 
 

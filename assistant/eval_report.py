@@ -13,11 +13,12 @@ QUALITY = (
     "method_hit_at_3",
     "fit_accuracy",
     "law_recall",
+    "lead_at_2",
     "mention_recall",
     "refusal_recall",
     "faithfulness",
 )
-TOTALS = (*QUALITY[:7], "false_refusals", "n_refused", "faithfulness")
+TOTALS = (*QUALITY[:8], "false_refusals", "n_refused", "clarify_rate", "faithfulness")
 LABELS = {
     "sources": "kilder",
     "methods": "metoder",
@@ -25,6 +26,7 @@ LABELS = {
     "laws": "lover",
     "mention": "nevner",
     "refuse": "avslag",
+    "lead": "først",
 }
 
 
@@ -73,6 +75,9 @@ def failure_details(record: Mapping[str, Any], k: int) -> list[str]:
             out.append(f"metoder: forventet {', '.join(expect['methods'])}; fikk {got}")
         elif name == "fit":
             out.append(f"egnethet: forventet {expect['fit']}; fikk {record['fit'] or 'ingen vurdering'}")
+        elif name == "lead":
+            first = ", ".join(record["citations"][:2]) or "ingen"
+            out.append(f"først: forventet {', '.join(expect['laws'])} blant de to første kildene; fikk {first}")
         elif name == "laws":
             cited = [c for c in record["citations"] if c.startswith(("lov/", "forskrift/"))]
             out.append(
@@ -104,10 +109,12 @@ def markdown(result: Mapping[str, Any]) -> str:
     latency = result["latency_ms"]
     rows = [[name, fmt(result.get(name))] for name in TOTALS]
     rows.append(["latency_ms p50 / p95", f"{fmt_ms(latency['p50'])} / {fmt_ms(latency['p95'])}"])
+    chars = result.get("answer_chars") or {}
+    rows.append(["answer_chars p50 / p95", f"{fmt_ms(chars.get('p50'))} / {fmt_ms(chars.get('p95'))}"])
     lines += _table(["mål", "verdi"], rows)
 
     lines += ["## Per kategori", ""]
-    head = ["kategori", "n", *QUALITY, "false_refusals", "p50 ms"]
+    head = ["kategori", "n", *QUALITY, "false_refusals", "tegn p50 / p95", "p50 ms"]
     lines += _table(
         head,
         [
@@ -116,6 +123,7 @@ def markdown(result: Mapping[str, Any]) -> str:
                 c["n_questions"],
                 *(fmt(c.get(m)) for m in QUALITY),
                 fmt(c["false_refusals"]),
+                f"{fmt_ms((c.get('answer_chars') or {}).get('p50'))} / {fmt_ms((c.get('answer_chars') or {}).get('p95'))}",
                 fmt_ms(c["latency_ms"]["p50"]),
             ]
             for name, c in result["per_category"].items()
@@ -228,4 +236,6 @@ def summary_text(result: Mapping[str, Any]) -> str:
         f"  {'latens p50/p95':<16} {fmt_ms(latency['p50'])} / {fmt_ms(latency['p95'])} ms"
         + (f"   (p50: {extra})" if extra else "")
     )
+    chars = result.get("answer_chars") or {}
+    lines.append(f"  {'tegn p50/p95':<16} {fmt_ms(chars.get('p50'))} / {fmt_ms(chars.get('p95'))}")
     return "\n".join(lines)

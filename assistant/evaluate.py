@@ -26,6 +26,9 @@ THRESHOLDS: tuple[tuple[str, str, str], ...] = (
     ("--min-method-hit", "method_hit_at_3", "min"),
     ("--min-fit", "fit_accuracy", "min"),
     ("--min-law-recall", "law_recall", "min"),
+    ("--min-lead", "lead_at_2", "min"),
+    ("--max-answer-chars-p50", "answer_chars.p50", "max"),
+    ("--max-answer-chars-p95", "answer_chars.p95", "max"),
     ("--min-mention", "mention_recall", "min"),
     ("--min-refusal-recall", "refusal_recall", "min"),
     ("--max-false-refusals", "false_refusals", "max"),
@@ -139,6 +142,14 @@ def evaluate(
     return result
 
 
+def _metric(result: Mapping[str, Any], name: str) -> Any:
+    """A metric by name; 'answer_chars.p50' reads a nested value."""
+    value: Any = result
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
 def missed_thresholds(result: Mapping[str, Any], args: argparse.Namespace) -> list[str]:
     """Norwegian messages for every --min-…/--max-… threshold the result misses."""
     missed = []
@@ -146,7 +157,7 @@ def missed_thresholds(result: Mapping[str, Any], args: argparse.Namespace) -> li
         limit = getattr(args, _dest(flag), None)
         if limit is None:
             continue
-        value = result.get(metric)
+        value = _metric(result, metric)
         if value is None:
             missed.append(f"{flag} {limit}: {metric} kunne ikke måles (ingen spørsmål har den forventningen).")
         elif kind == "min" and value < limit:

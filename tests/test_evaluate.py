@@ -117,6 +117,9 @@ def test_summarise_gives_exact_metrics() -> None:
         "false_refusals": 1,  # q4
         "n_refused": 2,
         "latency_ms": {"p50": 35.0, "p95": 57.5},
+        "lead_at_2": 0.5,  # q2: §5-1 is not among the first two citations; q4 cites §3 first
+        "answer_chars": {"p50": 8.5, "p95": 38.2},  # answered: q1 (42), q2 (0), q3 (17), q6 (0)
+        "clarify_rate": 0.0,
     }
     assert summarise(records(), k=2)["recall_at_k"] == 0.5
 
@@ -134,9 +137,9 @@ def test_metrics_are_null_without_their_expectation() -> None:
 def test_ok_flags_per_expectation() -> None:
     oks = [check(item, outcome, k=5) for item, outcome in records()]
     assert oks[0] == {"sources": True, "methods": True, "fit": True, "mention": True}
-    assert oks[1] == {"sources": True, "methods": False, "laws": False}
+    assert oks[1] == {"sources": True, "methods": False, "laws": False, "lead": False}
     assert oks[2] == {"sources": True, "fit": False, "mention": False}
-    assert oks[3] == {"sources": False, "laws": True, "refuse": False}  # refused without being asked to
+    assert oks[3] == {"sources": False, "laws": True, "lead": True, "refuse": False}  # refused without being asked to
     assert oks[4] == {"refuse": True} and oks[5] == {"refuse": False}
 
 
@@ -163,7 +166,7 @@ def test_faithfulness_and_score_records() -> None:
     assert result["per_category"]["legal"]["recall_at_k"] == 0.5
     assert result["per_category"]["refusal"]["refusal_recall"] == 0.5
     second = result["questions"][1]
-    assert second["ok"] == {"sources": True, "methods": False, "laws": False} and second["rank"] == 2
+    assert second["ok"] == {"sources": True, "methods": False, "laws": False, "lead": False} and second["rank"] == 2
     assert second["missing"] == {"laws": [f"{LAW}/§5-1"], "mention": []}
 
 
@@ -271,7 +274,7 @@ def test_margin_over_baselines_and_threshold_file(tmp_path: Path) -> None:
         "--min-margin-over-baselines 0.15: krever grunnlinjene (kjør uten --no-baselines).",
     ]
     path.write_text("min-recal: 0.9\n", encoding="utf-8")
-    with pytest.raises(QuestionsError, match=r"Ukjente terskler .*: min-recal\. Gyldige: max-false-refusals"):
+    with pytest.raises(QuestionsError, match=r"Ukjente terskler .*: min-recal\. Gyldige: max-answer-chars-p50"):
         apply_threshold_file(args, path)
 
 
