@@ -245,29 +245,32 @@ def _name_variants(method: Method) -> list[str]:
     return out
 
 
-def legal_entries(
-    question: ParsedQuestion, catalogue: Catalogue, methods: list[str], retrieved: list[str] | None = None
-) -> list[LegalEntry]:
-    """Legal entries relevant to the text, best first.
+EVIDENCE_DEPTH = 6  # an entry joins when one of its paragraphs is among this many retrieved passages
 
-    Scored by trigger words, named laws and the paragraphs retrieval found; the chosen method adds
-    weight only to entries that are relevant on their own.
+
+def legal_entries(
+    question: ParsedQuestion,
+    catalogue: Catalogue,
+    methods: list[str],
+    retrieved: Sequence[str] = (),
+    named: Sequence[str] = (),
+) -> list[LegalEntry]:
+    """Legal entries that serve the evidence, best first.
+
+    An entry joins only when one of its paragraphs is named in the question or among the top retrieved
+    passages; a named law alone never pulls one in. Entries are ordered by the best rank of their
+    paragraphs, then by trigger words and the chosen method; ties keep the id order, never file order.
     """
-    laws = set(question.laws)
-    rank_of = {key: i for i, key in enumerate((retrieved or [])[:10])}
-    scored: list[tuple[float, int, LegalEntry]] = []
-    for order, entry in enumerate(catalogue.legal):
+    rank_of = {key: i for i, key in enumerate(named)}
+    for i, key in enumerate(retrieved[:EVIDENCE_DEPTH]):
+        rank_of.setdefault(key, len(named) + i)
+    scored: list[tuple[float, str, LegalEntry]] = []
+    for entry in catalogue.legal:
+        ranks = [rank_of[s.cite] for s in entry.statements if s.cite in rank_of]
+        if not ranks:
+            continue
         hits = matches(question, entry.triggers.all())
-        score = sum(1.0 + 0.5 * (len(h.split()) - 1) for h in hits)
-        cites = [s.cite for s in entry.statements]
-        if {c.split("/§")[0].split("/gdpr")[0] for c in cites} & laws:
-            score += 2.0
-        ranks = [rank_of[c] for c in cites if c in rank_of]
-        if ranks:
-            score += 1.5 * (1.0 - min(ranks) / 10)
-        if score > 0 and any(m in entry.methods for m in methods[:1]):
-            score += 1.0
-        if score > 0:
-            scored.append((score, order, entry))
+        score = 3.0 / (1 + min(ranks)) + 0.5 * len(hits) + 0.5 * any(m in entry.methods for m in methods[:1])
+        scored.append((score, entry.id, entry))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [entry for _, _, entry in scored]

@@ -1,200 +1,72 @@
-"""The offline composer: advisor result + passages → a Markdown answer with numbered, quoted citations."""
+"""The offline composer: a layered answer planned from the evidence retrieved for this question.
+
+`summary` answers in at most three sentences, resting on the decisive passage; `text` adds at most
+five key points, the role's section and the sources cited there; `details` holds the rest (full law
+text, other legal points, method cards, further passages). Curated catalogue entries serve the
+evidence: an entry is used only when one of its paragraphs was retrieved or named (advisor).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
-from .advisor import FitAssessment, MethodMatch
-from .answer import Basis, Citation, Lang, MethodAdvice, Role
-from .catalogue import Catalogue, Claim, LegalEntry, Method
+from .advisor import FitAssessment, MethodMatch, matches
+from .answer import Basis, Citation, Lang, MethodAdvice
+from .catalogue import Catalogue, Claim, LegalEntry, Method, Statement
+from .evidence import (
+    CitationBook,
+    Sentence,
+    Terms,
+    basis_of,
+    best_per_passage,
+    best_quote,
+    clip,
+    rank_sentences,
+    sentences,
+)
 from .index import Index
-from .ingest.base import Chunk
-from .ingest.lawmeta import MONTHS, in_force_date
 from .question import ParsedQuestion
+from .retrieve import Hit
 from .textproc import tokenize
+from .texts import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL, VERDICT_LEAD, T, label
 
-NOTICE = {
-    "nb": "*Dette er veiledning, ikke juridisk rådgivning. Kontroller gjeldende lovtekst på lovdata.no.*",
-    "en": "*This is guidance, not legal advice. Check the text in force on lovdata.no.*",
-}
-BASIS_LABEL = {
-    "nb": {"lov": "Lov", "strategi": "Kommunal strategi", "forskning": "Forskning", "vurdering": "Samskaps vurdering"},
-    "en": {
-        "lov": "Law",
-        "strategi": "Municipal strategy",
-        "forskning": "Research",
-        "vurdering": "Samskap's assessment",
-    },
-}
-VERDICT_LABEL = {
-    "nb": {"suited": "Egner seg", "not_suited": "Egner seg ikke", "depends": "Kommer an på"},
-    "en": {"suited": "Suited", "not_suited": "Not suited", "depends": "It depends"},
-}
-KIND_LABEL = {
-    "nb": {"skal": "Skal", "kan": "Kan", "kan_ikke": "Kan ikke", "krever_hjemmel": "Krever hjemmel", "merk": "Merk"},
-    "en": {
-        "skal": "Must",
-        "kan": "May",
-        "kan_ikke": "May not",
-        "krever_hjemmel": "Needs a legal basis",
-        "merk": "Note",
-    },
-}
-T = {
-    "nb": {
-        "short": "Kort svar",
-        "fit": "Passer samskaping?",
-        "methods": "Anbefalte metoder",
-        "why": "Hvorfor",
-        "start": "Slik kommer dere i gang",
-        "caveats": "Vær obs på",
-        "checklist": "Sjekkliste",
-        "legal": "Juridisk ramme",
-        "open": "Åpne spørsmål til kommuneadvokaten",
-        "differ": "Oppgaven og dagens lov",
-        "law_text": "Lovtekst",
-        "passages": "Fra kildene",
-        "sources": "Kilder",
-        "none": "Korpuset gir ikke et sikkert svar på dette spørsmålet.",
-        "not_in_force": "Ikke i kraft ennå",
-        "repealed": "Opphevet",
-        "pending": "Oppheving er vedtatt",
-        "repealed_since": "Opphevet fra {date} ifølge endringsnotatet; teksten i korpuset er eldre enn "
-        "opphevingen – kontroller gjeldende rett på lovdata.no eller kjør `python -m assistant update-laws`",
-    },
-    "en": {
-        "short": "Short answer",
-        "fit": "Does co-creation fit?",
-        "methods": "Recommended methods",
-        "why": "Why",
-        "start": "How to get started",
-        "caveats": "Watch out for",
-        "checklist": "Checklist",
-        "legal": "Legal basis",
-        "open": "Open questions for the municipal lawyer",
-        "differ": "The thesis and today's law",
-        "law_text": "Statutory text",
-        "passages": "From the sources",
-        "sources": "Sources",
-        "none": "The corpus does not give a reliable answer to this question.",
-        "not_in_force": "Not yet in force",
-        "repealed": "Repealed",
-        "pending": "Repeal adopted",
-        "repealed_since": "Repealed from {date} according to the amendment note; the corpus text predates "
-        "the repeal – check the law in force on lovdata.no or run `python -m assistant update-laws`",
-    },
-}
+__all__ = ["BASIS_LABEL", "KIND_LABEL", "NOTICE", "VERDICT_LABEL", "Composition", "compose"]
 
+MAX_SUMMARY = 450
+MAX_POINTS = 5
+MAX_TEXT_SOURCES = 8
+MIN_COVERAGE = 0.15  # an evidence sentence sharing less of the question is not a key point …
+MIN_STATEMENT = 0.2  # a curated statement covering less of the question does not carry the summary
+SAME_PARAGRAPH = 0.05  # between equal answers, the decisive paragraph's own statement goes first
+MIN_GAIN = 0.12  # a further summary sentence must answer this much of what the first left open
+RELATIVE_COVERAGE = 0.6  # … nor one sharing much less than the best sentence does
+POINT_QUOTE = 240
+LAW_CANDIDATES = 5  # law paragraphs among the top hits that may carry a legal summary
+STATEMENT_WEIGHT = 1.0  # a curated statement that answers the question makes its paragraph decisive
+TRIGGER_WEIGHT = 0.1  # the question uses a legal entry's own words
+ROLE_QUOTE = 320
 
-def _sentences(text: str, min_chars: int = 20) -> list[str]:
-    """Sentences of a passage with whitespace collapsed; `min_chars=0` keeps short ones (for windows)."""
-    flat = " ".join(text.split())
-    return [s for s in re.split(r"(?<=[.!?:;])\s+", flat) if len(s) > min_chars]
-
-
-def best_quote(chunks: list[Chunk], hint: str, max_chars: int = 320, window: int = 1) -> str:
-    """The run of `window` consecutive sentences that best matches the hint; an exact substring
-    of the passage (with whitespace collapsed)."""
-    hint_tokens = set(tokenize(hint))
-    best, best_score = "", -1.0
-    for chunk in chunks:
-        sentences = _sentences(chunk.text, min_chars=0)  # consecutive, so a window stays one substring
-        for start in range(len(sentences)):
-            candidate = " ".join(sentences[start : start + window])
-            if len(candidate) <= 20:
-                continue
-            overlap = len(hint_tokens & set(tokenize(candidate)))
-            score = overlap - 0.001 * len(candidate)
-            if score > best_score:
-                best, best_score = candidate, score
-    if not best and chunks:
-        best = " ".join(chunks[0].text.split())
-    return best if len(best) <= max_chars else best[:max_chars].rsplit(" ", 1)[0]
-
-
-@dataclass
-class CitationBook:
-    """Numbers citations in order of first use; every key must exist in the index."""
-
-    index: Index
-    lang: Lang
-    items: list[Citation] = field(default_factory=list)
-
-    def cite(self, key: str, hint: str = "", quote: str = "", basis: Basis | None = None, kind: str = "") -> str:
-        """Register a citation and return its marker '[n]' (empty when the key is not in the index)."""
-        chunks = self.index.by_key.get(key)
-        if not chunks:
-            return ""
-        for item in self.items:
-            if item.key == key:
-                return f"[{item.number}]"
-        first = chunks[0]
-        if not quote or not any(_norm(quote) in _norm(c.text) for c in chunks):
-            quote = best_quote(chunks, hint or first.title)
-        self.items.append(
-            Citation(
-                key=key,
-                title=first.title,
-                quote=quote,
-                url=first.url,
-                version=first.version_label,
-                basis=basis or _basis_of(first),
-                number=len(self.items) + 1,
-                warning=law_warning(first, self.lang),
-                kind=kind,
-            )
-        )
-        return f"[{len(self.items)}]"
-
-    def cite_all(self, keys: list[str], hint: str = "") -> str:
-        return "".join(self.cite(k, hint) for k in keys)
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _basis_of(chunk: Chunk) -> Basis:
-    return {"law": "lov", "strategy": "strategi"}.get(chunk.source_type, "forskning")  # type: ignore[return-value]
-
-
-def law_warning(chunk: Chunk, lang: Lang, today: date | None = None) -> str:
-    t = T[lang]
-    if chunk.version_kind == "not_in_force":
-        return f"{t['not_in_force']} ({chunk.version_label})"
-    if chunk.repealed:
-        return t["repealed"]
-    if chunk.pending_repeal:
-        when = in_force_date(chunk.pending_repeal)
-        if when and when <= (today or date.today()):
-            # The repeal has taken effect since the corpus text was fetched: the quoted text is history.
-            return t["repealed_since"].format(date=_long_date(when, lang)) + f" ({chunk.pending_repeal})"
-        return f"{t['pending']}: {chunk.pending_repeal}"
-    return ""
-
-
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
-
-
-def _long_date(day: date, lang: Lang) -> str:
-    if lang == "nb":
-        return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
-    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
-
-
-def label(basis: Basis, lang: Lang) -> str:
-    return f"**{BASIS_LABEL[lang][basis]}**"
+# "Kan …?" / "Må …?": a yes/no question whose modal verb a curated statement of the same kind answers.
+_MODAL = re.compile(r"^\s*(kan|kunne|får|may|can|could|må|skal|trenger|must|shall|need)\b", re.IGNORECASE)
+_MAY, _MUST = {"kan", "kunne", "får", "may", "can", "could"}, {"må", "skal", "trenger", "must", "shall", "need"}
+# Words that ask for a way of working (the thesis's own: metode, tilnærming, framgangsmåte …).
+_ASKS_METHOD = re.compile(
+    r"\b(?:metode\w*|method\w*|tilnærming\w*|approach\w*|framgangsmåte\w*|fremgangsmåte\w*|arbeidsform\w*|"
+    r"verktøy\w*|tools?|hvordan|korleis|how)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
 class Composition:
     summary: str
     text: str
+    details: str
     methods: list[MethodAdvice]
     citations: list[Citation]
+    open_questions: list[str] = field(default_factory=list)
 
 
 def compose(
@@ -205,116 +77,307 @@ def compose(
     fit: FitAssessment | None,
     methods: list[MethodMatch],
     legal: list[LegalEntry],
-    direct_keys: list[str],
-    evidence: list[Chunk],
+    hits: Sequence[Hit],
 ) -> Composition:
-    """Write the answer; project leaders get methods and steps first, legal staff the legal basis first."""
-    lang, role, text = question.lang, question.role, question.text
+    """Plan the answer from the evidence, then write it in layers (citations numbered in reading order)."""
+    lang, role = question.lang, question.role
     book = CitationBook(index, lang)
-    method_advice: list[MethodAdvice] = []
+    terms = Terms(question, index)
+    ranked = rank_sentences(terms, hits)
+    kind = answer_kind(question, fit, methods, hits)
+    statements = _statements(legal, question, terms)
+    plan = _Plan(question, kind, ranked, statements, book, catalogue, terms)
+    decisive = _decisive(hits, plan)
+    if kind == "source" and decisive and index.by_key[decisive][0].source_type == "law":
+        plan.kind = kind = "legal"
+    summary = plan.summary(decisive, fit, methods)
+    points = plan.key_points(fit, methods)
 
-    def method_section() -> list[str]:
-        method_advice.extend(_method_advice(catalogue.method(m.id), m, book, lang, text) for m in methods[:3])
-        return _method_section(method_advice, lang)
+    def advise() -> list[MethodAdvice]:  # called where the methods are first shown, so citations stay in order
+        return [_method_advice(catalogue.method(m.id), m, book, lang, question.text) for m in methods[:3]]
 
-    first_method = catalogue.method(methods[0].id).name.text(lang) if methods else ""
-    short = _short_answer(fit, first_method, legal, direct_keys, book, lang, role, bool(evidence))
-    builders = {
-        "law": lambda: _law_text(direct_keys, book, lang) + _legal_sections(legal, book, lang, role),
-        "fit": lambda: _fit_section(fit, book, lang),
-        "methods": method_section,
-        "checklist": lambda: _checklist(catalogue, methods, book, lang),
-        "passages": lambda: _passages(evidence, book, lang, text),
-    }
-    # Citations are numbered in order of first use, so sections are built in display order.
-    order = (
-        ["law", "fit", "methods", "passages"]
-        if role == "jurist"
-        else ["fit", "methods", "checklist", "law", "passages"]
-    )
-    parts = [f"**{T[lang]['short']}:** {short}"]
-    for name in order:
-        parts += builders[name]()
-    parts.append(_sources(book, lang))
+    # Open questions of the entries whose statements the answer shows (not of every entry retrieved).
+    shown_entries = [e for e in legal if any(s.quote in plan.used for s in e.statements)]
+    open_questions = list(dict.fromkeys(q.text(lang) for e in shown_entries[:3] for q in e.open_questions[:2]))
+    if role == "jurist" or kind == "legal":
+        role_part = _law_section(book, lang, 4 if role == "jurist" else 2)
+        if role == "jurist" and open_questions:
+            role_part.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
+        if role != "jurist" and kind == "legal":
+            role_part += _fit_section(fit, book, lang, 1)
+    else:
+        role_part = _methods_brief(catalogue, methods[:2], book, lang) if kind in ("case", "method") else []
+    in_text = len(book.items)
+    text = [f"**{T[lang]['short']}:** {summary}", *points, *role_part,
+            _sources(book.items[:in_text], lang, "sources")]
+
+    details = _fit_section(fit, book, lang) + _law_text([h.key for h in hits if h.direct][:2], book, lang)
+    details += _legal_more(plan, legal, book, lang)
+    if role != "jurist" and open_questions:
+        details.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
+    advice = advise()
+    details += _method_section(advice, lang) + _checklist(catalogue, methods, book, lang)
+    details += _passages(ranked, book, lang)
+    details.append(_sources(book.items[in_text:], lang, "more_sources"))
     if any(c.basis == "lov" for c in book.items):
-        parts.append(NOTICE[lang])
-    return Composition(short, "\n\n".join(p for p in parts if p), method_advice, book.items)
+        text.append(NOTICE[lang])
+    return Composition(
+        summary=summary,
+        text="\n\n".join(p for p in text if p),
+        details="\n\n".join(p for p in details if p),
+        methods=advice,
+        citations=book.items,
+        open_questions=open_questions,
+    )
 
 
-def _short_answer(
-    fit: FitAssessment | None,
-    method_name: str,
-    legal: list[LegalEntry],
-    direct: list[str],
-    book: CitationBook,
-    lang: Lang,
-    role: Role,
-    has_passages: bool,
+def answer_kind(
+    question: ParsedQuestion, fit: FitAssessment | None, methods: list[MethodMatch], hits: Sequence[Hit]
 ) -> str:
-    en = lang == "en"
-    first_statement = legal[0].statements[0] if legal and legal[0].statements else None
+    """What the answer leads with: a law paragraph (a legal question with law among the top passages), a
+    fit verdict (a case), a method (asked for), the best passage (source), or nothing (none)."""
+    legal = bool(question.query and question.query.legal)
+    law_first = bool(hits) and hits[0].chunk.source_type == "law"
+    if any(h.direct for h in hits) or (legal and any(h.chunk.source_type == "law" for h in hits[:LAW_CANDIDATES])):
+        return "legal"
+    if law_first and not question.co_creating_case:  # a situation whose best evidence is law, not a fit question
+        return "legal"
+    if fit is not None:
+        return "case"
+    if methods and _ASKS_METHOD.search(question.text):
+        return "method"
+    return "legal" if law_first else "source" if hits else "none"
+
+
+def _decisive(hits: Sequence[Hit], plan: _Plan) -> str | None:
+    """The passage the summary rests on: a named paragraph, else the passage (for a legal question the
+    law paragraph) among the top hits that answers best."""
+    direct = [h.key for h in hits if h.direct]
     if direct:
-        chunk = book.index.by_key[direct[0]][0]
-        return (
-            f"{chunk.title} is quoted below" if en else f"{chunk.title} er sitert nedenfor"
-        ) + f" {book.cite(direct[0])}."
-    if role == "jurist" and first_statement:
-        return f"{first_statement.text(lang)} {book.cite(first_statement.cite, quote=first_statement.quote)}"
-    if fit:
-        verdict = VERDICT_LABEL[lang][fit.verdict]
-        lead = {
-            "suited": "Ja" if not en else "Yes",
-            "not_suited": "Nei" if not en else "No",
-            "depends": "Det kommer an på" if not en else "It depends",
-        }[fit.verdict]
-        text = f"{lead} – {verdict.lower()}. {fit.reasons[0].text} {book.cite_all(fit.reasons[0].cites)}"
-        if method_name and fit.verdict != "not_suited":
-            text += (" Start with: " if en else " Start med: ") + f"**{method_name}**."
+        return direct[0]
+    if plan.kind not in ("legal", "source"):
+        return None
+    top = {h.key for h in hits[:LAW_CANDIDATES] if plan.kind != "legal" or h.chunk.source_type == "law"}
+    return next((k for k in plan.passages() if k in top), None)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    statement: Statement
+    entry: LegalEntry
+    overlap: float
+
+
+def _statements(legal: list[LegalEntry], question: ParsedQuestion, terms: Terms) -> list[_Scored]:
+    """The statements of the relevant entries, best first: the share of the question they cover, plus a
+    little when the question uses the entry's own words (its triggers)."""
+    out = []
+    for entry in legal:
+        topical = TRIGGER_WEIGHT * bool(matches(question, entry.triggers.all()))
+        for statement in entry.statements:
+            out.append(_Scored(statement, entry, terms.coverage(f"{statement.nb} {statement.quote}") + topical))
+    return sorted(out, key=lambda s: -s.overlap)
+
+
+def _basis(item: Statement | Claim, default: Basis) -> Basis:
+    """A statement's weight; Samskap's own inference (a source note) is labelled as such."""
+    return "vurdering" if getattr(item, "source_note", None) else default
+
+
+def _lead(question: str, statement: Statement, lang: Lang) -> str:
+    """'Ja.' / 'Nei.' when the question's modal verb is answered by the statement's kind, else ''."""
+    asked = ([s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.endswith("?")] or [question])[-1]
+    match = _MODAL.match(asked)
+    if not match or re.search(r"\b(?:ikke|ikkje|not)\b", asked, re.IGNORECASE):
+        return ""
+    modal, t = match.group(1).lower(), T[lang]
+    if (statement.kind == "kan" and modal in _MAY) or (statement.kind == "skal" and modal in _MUST):
+        return t["yes"]
+    if statement.kind == "kan_ikke" and modal in _MAY:
+        return t["no"]
+    if statement.kind == "krever_hjemmel" and modal in _MAY:
+        return t["only_with_basis"]
+    return ""
+
+
+@dataclass
+class _Plan:
+    """What the answer rests on, shared by its layers so nothing is said twice."""
+
+    question: ParsedQuestion
+    kind: str
+    ranked: Sequence[Sentence]
+    statements: list[_Scored]
+    book: CitationBook
+    catalogue: Catalogue
+    terms: Terms
+    used: set[str] = field(default_factory=set)  # statement quotes and evidence sentences already shown
+
+    def summary(self, decisive: str | None, fit: FitAssessment | None, methods: list[MethodMatch]) -> str:
+        """At most three sentences that answer, resting on the first citation."""
+        lang, book, t = self.question.lang, self.book, T[self.question.lang]
+        if self.kind == "case" and fit:
+            reason = fit.reasons[0]
+            text = f"{VERDICT_LEAD[lang][fit.verdict]} {reason.text} {book.cite_all(reason.cites, reason.text)}"
+            if methods and fit.verdict != "not_suited":
+                text += " " + t["start_with"].format(name=self.catalogue.method(methods[0].id).name.text(lang))
+            return clip(text, MAX_SUMMARY)
+        if self.kind == "method" and methods:
+            method = self.catalogue.method(methods[0].id)
+            opening = sentences(method.summary.text(lang), 0)[0]
+            lead = t["best_method"].format(name=method.name.text(lang))
+            return clip(f"{lead} {opening} {book.cite_all(method.summary.cites, opening)}", MAX_SUMMARY)
+        if decisive is None:
+            return t["none"]
+        first = next((s for s in self.statements if s.statement.cite == decisive and s.overlap >= MIN_STATEMENT), None)
+        if first is not None:
+            return self._statement_summary(first.statement, decisive)
+        best = next((s for s in self.ranked if s.key == decisive), None)
+        chunks = book.index.by_key[decisive]
+        quote = best.text if best else best_quote(chunks, self.question.text)
+        self.used.add(quote)
+        marker = book.cite(decisive, quote=quote)
+        return clip(f"{t['source_says'].format(title=chunks[0].title)} «{quote}» {marker}", MAX_SUMMARY)
+
+    def _statement_summary(self, first: Statement, decisive: str) -> str:
+        """The statement that answers best, then up to two statements of the evidence that answer what
+        it leaves open (the question's terms it does not cover), within three sentences."""
+        text, covered = self._statement(first, lead=True), self.terms.covered(f"{first.nb} {first.quote}")
+        pair = {decisive, *self.passages()[:2]}  # the decisive paragraph and the runner-up
+        for _ in range(2):
+            gains = [
+                (self.terms.share(self.terms.covered(f"{s.statement.nb} {s.statement.quote}") - covered)
+                 + SAME_PARAGRAPH * (s.statement.cite == decisive), s.statement)
+                for s in self.statements
+                if s.statement.quote not in self.used and s.statement.cite in pair
+            ]
+            gain, best = max(gains, key=lambda g: g[0], default=(0.0, None))
+            if best is None or gain < MIN_GAIN or len(text) + len(best.text(self.question.lang)) > MAX_SUMMARY - 8:
+                break
+            text += " " + self._statement(best)
+            covered |= self.terms.covered(f"{best.nb} {best.quote}")
         return text
-    if method_name:
-        return (
-            f"The best match is **{method_name}** (see below)."
-            if en
-            else f"Best egnet er **{method_name}** (se nedenfor)."
-        )
-    if first_statement:
-        return f"{first_statement.text(lang)} {book.cite(first_statement.cite, quote=first_statement.quote)}"
-    if has_passages:
-        return (
-            "The most relevant passages are quoted below."
-            if en
-            else "De mest relevante utdragene er gjengitt nedenfor."
-        )
-    return T[lang]["none"]
+
+    @property
+    def evidence_keys(self) -> set[str]:
+        return {s.key for s in self.ranked[:12]}
+
+    def _statement(self, statement: Statement, lead: bool = False) -> str:
+        lang = self.question.lang
+        self.used.add(statement.quote)
+        marker = self.book.cite(statement.cite, quote=statement.quote, basis=_basis(statement, "lov"),
+                                kind=statement.kind)
+        opening = _lead(self.question.text, statement, lang) if lead else ""
+        return f"{opening} {statement.text(lang)} {marker}".strip()
+
+    def key_points(self, fit: FitAssessment | None, methods: list[MethodMatch]) -> list[str]:
+        """At most five points with their weight labels: reasons, curated statements, evidence sentences."""
+        lang, points = self.question.lang, []
+        if fit and self.kind == "case":
+            for reason in fit.reasons[1:3]:
+                basis: Basis = "lov" if all(c.startswith(("lov/", "forskrift/")) for c in reason.cites) else "forskning"
+                points.append(f"{label(basis, lang)}: {reason.text} {self.book.cite_all(reason.cites, reason.text)}")
+        if methods and self.kind == "method":
+            method = self.catalogue.method(methods[0].id)
+            for claim in _relevant(method.fits_when, self.question.text, lang, 2):
+                points.append(f"{label(_basis(claim, 'forskning'), lang)}: {_claim(claim, self.book, lang)}")
+        floor = max(MIN_COVERAGE, RELATIVE_COVERAGE * max((s.coverage for s in self.ranked), default=0.0))
+        best_sentence = {s.key: s for s in best_per_passage(self.ranked)}
+        for key in self.passages():
+            if len(points) >= MAX_POINTS:
+                break
+            statement = next((s.statement for s in self.statements if s.statement.cite == key
+                              and s.overlap >= MIN_STATEMENT and s.statement.quote not in self.used), None)
+            sentence = best_sentence.get(key)
+            if statement is not None:
+                kind = KIND_LABEL[lang][statement.kind]
+                points.append(f"{label(_basis(statement, 'lov'), lang)} · {kind}: {self._statement(statement)}")
+            elif sentence and sentence.coverage >= floor and sentence.text not in self.used and not self._quoted(key):
+                self.used.add(sentence.text)
+                marker = self.book.cite(key, quote=sentence.text)
+                quote = clip(sentence.text, POINT_QUOTE)
+                points.append(f"{label(basis_of(sentence.chunk), lang)} · {sentence.chunk.title}: «{quote}» {marker}")
+        return [f"### {T[lang]['points']}\n" + "\n".join(f"- {p}" for p in points)] if points else []
+
+    def passages(self) -> list[str]:
+        """Evidence passages by how well they answer: their best sentence (overlap with the question and
+        retrieval score) plus their best curated statement; for a legal answer, law paragraphs first."""
+        sentence: dict[str, float] = {}
+        law: dict[str, bool] = {}
+        for s in self.ranked:
+            sentence.setdefault(s.key, s.score)
+            law[s.key] = s.chunk.source_type == "law"
+        statement: dict[str, float] = {}
+        for scored in self.statements:
+            statement.setdefault(scored.statement.cite, scored.overlap)
+        first_law = self.kind == "legal"
+        return sorted(sentence, key=lambda k: (-(first_law and law[k]), -sentence[k] - STATEMENT_WEIGHT * statement.get(k, 0.0)))
+
+    def _quoted(self, key: str) -> bool:
+        return any(c.key == key for c in self.book.items)
 
 
-def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang) -> list[str]:
-    if fit is None:
-        return []
-    lines = [f"### {T[lang]['fit']} {VERDICT_LABEL[lang][fit.verdict]}"]
-    for reason in fit.reasons:
-        basis: Basis = "lov" if all(c.startswith(("lov/", "forskrift/")) for c in reason.cites) else "forskning"
-        lines.append(f"- {label(basis, lang)}: {reason.text} {book.cite_all(reason.cites, reason.text)}")
-    return ["\n".join(lines)]
+def _relevant(items: list[Claim], question: str, lang: Lang, n: int) -> list[Claim]:
+    asked = set(tokenize(question))
+    return sorted(items, key=lambda it: -len(asked & set(tokenize(it.text(lang)))))[:n]
 
 
 def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
     return f"{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
 
 
-def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
-    def relevant(items: list[Claim], n: int) -> list[Claim]:
-        q = set(tokenize(question))
-        return sorted(items, key=lambda it: -len(q & set(tokenize(it.text(lang)))))[:n]
+def _law_section(book: CitationBook, lang: Lang, limit: int) -> list[str]:
+    """The law paragraphs cited so far, quoted with kind, version and link (the lawyer's section)."""
+    laws = [c for c in book.items if c.basis == "lov" or c.key.startswith(("lov/", "forskrift/"))][:limit]
+    if not laws:
+        return []
+    lines = [f"### {T[lang]['legal']}"]
+    for c in laws:
+        kind = f" · {KIND_LABEL[lang][c.kind]}" if c.kind in KIND_LABEL[lang] else ""
+        warning = f"\n  ⚠ {c.warning}" if c.warning else ""
+        lines.append(f"- **{c.title}** [{c.number}]{kind} · {c.version} · [lovdata.no]({c.url})\n"
+                     f"  > «{clip(c.quote, ROLE_QUOTE)}»{warning}")
+    return ["\n".join(lines)]
 
-    why = [_claim(entry.summary, book, lang)] + [_claim(i, book, lang) for i in relevant(entry.fits_when, 2)]
+
+def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang, reasons: int = 9) -> list[str]:
+    if fit is None:
+        return []
+    lines = [f"### {T[lang]['fit']} {VERDICT_LABEL[lang][fit.verdict]}"]
+    for reason in fit.reasons[:reasons]:
+        basis: Basis = "lov" if all(c.startswith(("lov/", "forskrift/")) for c in reason.cites) else "forskning"
+        lines.append(f"- {label(basis, lang)}: {reason.text} {book.cite_all(reason.cites, reason.text)}")
+    return ["\n".join(lines)]
+
+
+def _brief(item: Claim, book: CitationBook, lang: Lang) -> str:
+    """A claim's first sentence with its first source (the full claim is in the details)."""
+    first = (sentences(item.text(lang), 0) or [item.text(lang)])[0]
+    return f"{first} {book.cite_all(list(item.cites[:1]), first)}".strip()
+
+
+def _methods_brief(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
+    """One or two methods with their first steps, in short (the project leader's section)."""
+    if not methods:
+        return []
+    t = T[lang]
+    lines = [f"### {t['method_steps']}"]
+    for number, match in enumerate(methods, start=1):
+        method = catalogue.method(match.id)
+        lines.append(f"{number}. **{method.name.text(lang)}** — {label('forskning', lang)}: "
+                     f"{_brief(method.summary, book, lang)}")
+        lines += [f"   - {t['start']}: {_brief(step, book, lang)}" for step in method.steps[: 2 if number == 1 else 1]]
+    return ["\n".join(lines)]
+
+
+def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
+    why = [_claim(entry.summary, book, lang)] + [_claim(i, book, lang) for i in _relevant(entry.fits_when, question, lang, 2)]
     if match.cues:  # what in the question pointed here: Samskap's own inference, shown as such
         matched = ", ".join(f"«{c}»" for c in match.cues[:5])
         why.append(f"{label('vurdering', lang)}: " + (f"the case mentions {matched}" if lang == "en"
                                                        else f"saken nevner {matched}"))
-    caveats = [_claim(i, book, lang) for i in relevant(entry.org_caveats, 2)]
+    caveats = [_claim(i, book, lang) for i in _relevant(entry.org_caveats, question, lang, 2)]
     caveats += [_claim(i, book, lang) for i in entry.not_when[:1]]
-    steps = [_claim(i, book, lang) for i in entry.steps[:3]]
     cites = list(dict.fromkeys([*entry.summary.cites, *entry.evidence]))
     return MethodAdvice(
         id=entry.id,
@@ -323,7 +386,7 @@ def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: 
         why=why,
         caveats=caveats,
         citations=[k for k in cites if k in book.index.by_key],
-        steps=steps,
+        steps=[_claim(i, book, lang) for i in entry.steps[:3]],
     )
 
 
@@ -334,96 +397,75 @@ def _method_section(methods: list[MethodAdvice], lang: Lang) -> list[str]:
     lines = [f"### {t['methods']}"]
     for number, method in enumerate(methods, start=1):
         lines.append(f"{number}. **{method.name}** — {label('forskning', lang)}: {method.why[0]}")
-        for why in method.why[1:]:
-            lines.append(f"   - {t['why']}: {why}")
-        for step in method.steps:
-            lines.append(f"   - {t['start']}: {step}")
-        for caveat in method.caveats:
-            lines.append(f"   - {t['caveats']}: {caveat}")
+        lines += [f"   - {t['why']}: {why}" for why in method.why[1:]]
+        lines += [f"   - {t['start']}: {step}" for step in method.steps]
+        lines += [f"   - {t['caveats']}: {caveat}" for caveat in method.caveats]
     return ["\n".join(lines)]
 
 
 def _checklist(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
-    if not methods:
-        return []
-    items = catalogue.method(methods[0].id).legal_caveats
+    items = catalogue.method(methods[0].id).legal_caveats[:5] if methods else []
     if not items:
         return []
-    lines = [f"### {T[lang]['checklist']}"]
-    for item in items[:5]:
-        lines.append(f"- [ ] {label('vurdering', lang)}: {_claim(item, book, lang)}")
-    return ["\n".join(lines)]
+    lines = [f"- [ ] {label('vurdering', lang)}: {_claim(item, book, lang)}" for item in items]
+    return [f"### {T[lang]['checklist']}\n" + "\n".join(lines)]
 
 
 def _law_text(keys: list[str], book: CitationBook, lang: Lang) -> list[str]:
     """Full text of paragraphs the question names, with version and link."""
     out = []
-    for key in keys[:3]:
-        chunks = book.index.by_key[key]
-        first = chunks[0]
-        marker = book.cite(key, quote=_sentences(first.text)[0] if _sentences(first.text) else "")
+    for key in keys:
+        first = book.index.by_key[key][0]
+        marker = book.cite(key, quote=(sentences(first.text) or [""])[0])
         body = "\n".join("> " + line if line else ">" for line in first.text.splitlines())
-        warning = law_warning(first, lang)
         header = f"### {T[lang]['law_text']}: {first.title} {marker}\n{label('lov', lang)} · {first.version_label}"
+        warning = next(c.warning for c in book.items if c.key == key)
         header += f" · [lovdata.no]({first.url})" + (f"\n\n⚠ {warning}" if warning else "")
         out.append(f"{header}\n\n{body}")
     return out
 
 
-def _legal_sections(legal: list[LegalEntry], book: CitationBook, lang: Lang, role: Role) -> list[str]:
-    if not legal:
-        return []
-    t = T[lang]
-    # Legal staff get the full picture; project leaders the most relevant rules (the checklist has the rest).
-    limit_entries, first_limit, other_limit = (4, 99, 5) if role == "jurist" else (2, 99, 3)
-    lines = [f"### {t['legal']}"]
-    open_questions: list[str] = []
-    differences: list[str] = []
-    for rank, entry in enumerate(legal[:limit_entries]):
-        lines.append(f"**{entry.topic.text(lang)}**")
-        for statement in entry.statements[: first_limit if rank == 0 else other_limit]:
-            marker = book.cite(statement.cite, statement.text(lang), quote=statement.quote, kind=statement.kind)
-            if not marker:
+def _legal_more(plan: _Plan, legal: list[LegalEntry], book: CitationBook, lang: Lang) -> list[str]:
+    """The rest of the relevant legal entries: statements not shown yet, and the thesis against today's law."""
+    t, blocks, differences = T[lang], [], []
+    for entry in legal[:4]:
+        lines = []
+        for statement in entry.statements:
+            if statement.quote in plan.used:
                 continue
-            chunk = book.index.by_key[statement.cite][0]
-            quote = f" «{statement.quote}»" if statement.quote else ""
-            warning = law_warning(chunk, lang)
-            lines.append(
-                f"- {label('lov', lang)} · {KIND_LABEL[lang][statement.kind]}: {statement.text(lang)}{quote} — "
-                f"{chunk.title} ({chunk.version_label}) {marker}" + (f" ⚠ {warning}" if warning else "")
-            )
-        open_questions += [q.text(lang) for q in entry.open_questions[:2]]
+            chunk = book.index.by_key.get(statement.cite, [None])[0]
+            if chunk is None:
+                continue
+            lines.append(f"- {label(_basis(statement, 'lov'), lang)} · {KIND_LABEL[lang][statement.kind]}: "
+                         f"{plan._statement(statement)} «{statement.quote}» — {chunk.title} ({chunk.version_label})")
+        if lines:
+            blocks.append(f"**{entry.topic.text(lang)}**\n" + "\n".join(lines))
         if entry.thesis_vs_law:
-            differences.append(_claim(entry.thesis_vs_law, book, lang))
-    out = ["\n".join(lines)]
-    if differences:
-        out.append(f"### {t['differ']}\n" + "\n".join(f"- {label('vurdering', lang)}: {d}" for d in differences))
-    if open_questions and role == "jurist":
-        out.append(f"### {t['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
-    return out
+            differences.append(f"- {label('vurdering', lang)}: {_claim(entry.thesis_vs_law, book, lang)}")
+    out = [f"### {t['legal_more']}\n\n" + "\n\n".join(blocks)] if blocks else []
+    return out + ([f"### {t['differ']}\n" + "\n".join(differences)] if differences else [])
 
 
-def _passages(evidence: list[Chunk], book: CitationBook, lang: Lang, question: str) -> list[str]:
-    """Up to three retrieved passages the answer has not cited yet, quoted."""
-    cited = {c.key for c in book.items}
+def _passages(ranked: Sequence[Sentence], book: CitationBook, lang: Lang) -> list[str]:
+    """Up to three more retrieved passages the answer has not cited, each with its best two sentences."""
     lines: list[str] = []
-    for chunk in evidence:
-        if chunk.cite_key in cited or len(lines) >= 3:
+    for sentence in best_per_passage(ranked):
+        if len(lines) >= 3:
+            break
+        if any(c.key == sentence.key for c in book.items):
             continue
-        quote = best_quote(book.index.by_key[chunk.cite_key], question, max_chars=600, window=2)
-        marker = book.cite(chunk.cite_key, question, quote=quote)
-        quote = next(c.quote for c in book.items if c.key == chunk.cite_key)
-        lines.append(f"- {label(_basis_of(chunk), lang)} · {chunk.title}: «{quote}» {marker}")
-        cited.add(chunk.cite_key)
+        quote = best_quote(book.index.by_key[sentence.key], sentence.text, max_chars=600, window=2)
+        marker = book.cite(sentence.key, quote=quote)
+        lines.append(f"- {label(basis_of(sentence.chunk), lang)} · {sentence.chunk.title}: «{quote}» {marker}")
     return [f"### {T[lang]['passages']}\n" + "\n".join(lines)] if lines else []
 
 
-def _sources(book: CitationBook, lang: Lang) -> str:
-    if not book.items:
+def _sources(items: Sequence[Citation], lang: Lang, heading: str) -> str:
+    if not items:
         return ""
-    lines = [f"### {T[lang]['sources']}"]
-    for item in book.items:
+    lines = [f"### {T[lang][heading]}"]
+    for item in items:
         extra = f" · {item.version}" if item.version else ""
-        link = f" · {item.url}" if item.url else ""
-        lines.append(f"[{item.number}] {BASIS_LABEL[lang][item.basis]} · `{item.key}` — {item.title}{extra}{link}")
+        title = item.title.rsplit(" › ", 1)[-1]  # a thesis section's own heading, not its whole path
+        lines.append(f"[{item.number}] {BASIS_LABEL[lang][item.basis]} · {title}{extra}")
     return "\n".join(lines)

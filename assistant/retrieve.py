@@ -70,7 +70,7 @@ def snippet(text: str, chars: int) -> str:
     return flat if len(flat) <= chars else flat[: chars - 1].rsplit(" ", 1)[0] + " …"
 
 
-_HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|§\s*\S+)\s+[^\n]{0,140}")
+HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|§\s*\S+)\s+[^\n]{0,140}")
 
 
 def heading_text(chunk: Chunk) -> str:
@@ -80,7 +80,7 @@ def heading_text(chunk: Chunk) -> str:
 
 def heading_only(chunk: Chunk) -> bool:
     """True for a chunk that holds nothing but its numbered heading (an artefact of splitting)."""
-    return bool(_HEADING.fullmatch(chunk.text.strip()))
+    return bool(HEADING.fullmatch(chunk.text.strip()))
 
 
 class Reranker(Protocol):

@@ -12,9 +12,8 @@ from .compose import NOTICE, compose
 from .config import Settings
 from .embed import Embedder
 from .index import Index, open_index
-from .ingest.base import Chunk
 from .question import ParsedQuestion, Turn, parse_question
-from .retrieve import Hit, Retriever
+from .retrieve import Retriever
 from .scope import check_scope, clean_question, instructs_a_model
 from .textproc import tokenize
 
@@ -63,14 +62,14 @@ class Assistant:
         t0 = time.perf_counter()
         self.index.check()  # files deleted or damaged under a running app: IndexUnavailable(rebuild=True)
         hits = self.retriever.search(parsed.query or parsed.search_text, k=12)
-        direct = [h.key for h in hits if h.direct][:3]  # paragraphs the question names, first
         retrieved = list(dict.fromkeys(h.key for h in hits))
         t1 = time.perf_counter()
 
         features = detect_features(parsed, self.catalogue)
         fit = assess_fit(parsed, features, self.catalogue)
         methods = rank_methods(parsed, self.catalogue, retrieved)
-        legal = legal_entries(parsed, self.catalogue, [m.id for m in methods], retrieved)
+        direct = [h.key for h in hits if h.direct]
+        legal = legal_entries(parsed, self.catalogue, [m.id for m in methods], retrieved, direct)
         t2 = time.perf_counter()
 
         result = compose(
@@ -80,10 +79,10 @@ class Assistant:
             fit=fit,
             methods=methods,
             legal=legal,
-            direct_keys=direct,
-            evidence=_evidence(hits),
+            hits=hits,
         )
-        answer.summary, answer.text = result.summary, result.text
+        answer.summary, answer.text, answer.details = result.summary, result.text, result.details
+        answer.open_questions = result.open_questions
         answer.methods, answer.citations = result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None
         answer.retrieved = retrieved
@@ -153,12 +152,6 @@ def _advice_summary(answer: Answer) -> str:
     for method in answer.methods:
         lines.append(f"method: {method.name} (score {method.score})")
     return "\n".join(lines) or "-"
-
-
-def _evidence(hits: Sequence[Hit]) -> list[Chunk]:
-    """Passages to quote beside the advice: the municipality's own documents first, then the best hits."""
-    strategy = [h.chunk for h in hits if h.chunk.source_type == "strategy"][:2]
-    return strategy + [h.chunk for h in hits[:5] if h.chunk not in strategy]
 
 
 def _ms(start: float, end: float | None = None) -> float:

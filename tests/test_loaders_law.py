@@ -199,7 +199,7 @@ def test_a_repeal_whose_date_has_passed_is_reported_as_repealed() -> None:
     """anskaffelsesloven § 5 'oppheves … (i kraft 1 juli 2026)': after that date the text is history."""
     from datetime import date
 
-    from assistant.compose import law_warning
+    from assistant.evidence import law_warning
     from assistant.ingest.lawmeta import in_force_date
 
     loa = chunks("lov-2016-06-17-73.html")

@@ -1,0 +1,131 @@
+"""The words of an answer, in Norwegian bokmål and English: headings, labels, notices and lead-ins."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .answer import Lang
+from .ingest.lawmeta import MONTHS
+
+NOTICE = {
+    "nb": "*Dette er veiledning, ikke juridisk rådgivning. Kontroller gjeldende lovtekst på lovdata.no.*",
+    "en": "*This is guidance, not legal advice. Check the text in force on lovdata.no.*",
+}
+# The weight of what a statement rests on (answer.Basis).
+BASIS_LABEL = {
+    "nb": {"lov": "Lov", "strategi": "Kommunal strategi", "forskning": "Forskning", "vurdering": "Samskaps vurdering"},
+    "en": {
+        "lov": "Law",
+        "strategi": "Municipal strategy",
+        "forskning": "Research",
+        "vurdering": "Samskap's assessment",
+    },
+}
+VERDICT_LABEL = {
+    "nb": {"suited": "Egner seg", "not_suited": "Egner seg ikke", "depends": "Kommer an på"},
+    "en": {"suited": "Suited", "not_suited": "Not suited", "depends": "It depends"},
+}
+# The first words of a fit verdict's summary.
+VERDICT_LEAD = {
+    "nb": {
+        "suited": "Ja, samskaping egner seg her.",
+        "not_suited": "Nei, samskaping egner seg ikke her.",
+        "depends": "Det kommer an på.",
+    },
+    "en": {
+        "suited": "Yes, co-creation fits here.",
+        "not_suited": "No, co-creation does not fit here.",
+        "depends": "It depends.",
+    },
+}
+KIND_LABEL = {
+    "nb": {"skal": "Skal", "kan": "Kan", "kan_ikke": "Kan ikke", "krever_hjemmel": "Krever hjemmel", "merk": "Merk"},
+    "en": {
+        "skal": "Must",
+        "kan": "May",
+        "kan_ikke": "May not",
+        "krever_hjemmel": "Needs a legal basis",
+        "merk": "Note",
+    },
+}
+T = {
+    "nb": {
+        "short": "Kort svar",
+        "points": "Det viktigste",
+        "fit": "Passer samskaping?",
+        "methods": "Anbefalte metoder",
+        "method_steps": "Metode og første steg",
+        "why": "Hvorfor",
+        "start": "Slik kommer dere i gang",
+        "caveats": "Vær obs på",
+        "checklist": "Sjekkliste",
+        "legal": "Rettslig grunnlag",
+        "legal_more": "Mer om regelverket",
+        "open": "Åpne spørsmål til kommuneadvokaten",
+        "differ": "Oppgaven og dagens lov",
+        "law_text": "Lovtekst",
+        "passages": "Fra kildene",
+        "sources": "Kilder",
+        "more_sources": "Øvrige kilder",
+        "more": "Mer",
+        "best_method": "Best egnet er **{name}**:",
+        "source_says": "{title} sier:",
+        "start_with": "Start med: **{name}**.",
+        "none": "Korpuset gir ikke et sikkert svar på dette spørsmålet.",
+        "yes": "Ja.",
+        "no": "Nei.",
+        "only_with_basis": "Bare med hjemmel i lov.",
+        "not_in_force": "Ikke i kraft ennå",
+        "repealed": "Opphevet",
+        "pending": "Oppheving er vedtatt",
+        "repealed_since": "Opphevet fra {date} ifølge endringsnotatet; teksten i korpuset er eldre enn "
+        "opphevingen – kontroller gjeldende rett på lovdata.no eller kjør `python -m assistant update-laws`",
+    },
+    "en": {
+        "short": "Short answer",
+        "points": "Key points",
+        "fit": "Does co-creation fit?",
+        "methods": "Recommended methods",
+        "method_steps": "Method and first steps",
+        "why": "Why",
+        "start": "How to get started",
+        "caveats": "Watch out for",
+        "checklist": "Checklist",
+        "legal": "Legal basis",
+        "legal_more": "More on the rules",
+        "open": "Open questions for the municipal lawyer",
+        "differ": "The thesis and today's law",
+        "law_text": "Statutory text",
+        "passages": "From the sources",
+        "sources": "Sources",
+        "more_sources": "Other sources",
+        "more": "More",
+        "best_method": "The best match is **{name}**:",
+        "source_says": "{title} says:",
+        "start_with": "Start with: **{name}**.",
+        "none": "The corpus does not give a reliable answer to this question.",
+        "yes": "Yes.",
+        "no": "No.",
+        "only_with_basis": "Only with a basis in law.",
+        "not_in_force": "Not yet in force",
+        "repealed": "Repealed",
+        "pending": "Repeal adopted",
+        "repealed_since": "Repealed from {date} according to the amendment note; the corpus text predates "
+        "the repeal – check the law in force on lovdata.no or run `python -m assistant update-laws`",
+    },
+}
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def long_date(day: date, lang: Lang) -> str:
+    """'1. juli 2026' / '1 July 2026'."""
+    if lang == "nb":
+        return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def label(basis: str, lang: Lang) -> str:
+    """A weight label in bold: **Lov**, **Forskning** …"""
+    return f"**{BASIS_LABEL[lang][basis]}**"
