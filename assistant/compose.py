@@ -234,7 +234,9 @@ class _Plan:
             return self._statement_summary(first.statement, decisive)
         best = next((s for s in self.ranked if s.key == decisive), None)
         chunks = book.index.by_key[decisive]
-        quote = best.text if best else best_quote(chunks, self.question.text)
+        # A sentence that shares little with the question does not beat the passage's opening (its main rule).
+        opening = (sentences(chunks[0].text) or [best_quote(chunks, self.question.text)])[0]
+        quote = best.text if best and best.coverage >= MIN_COVERAGE else clip(opening, MAX_SENTENCE)
         self.used.add(quote)
         marker = book.cite(decisive, quote=quote)
         return clip(f"{t['source_says'].format(title=chunks[0].title)} «{quote}» {marker}", MAX_SUMMARY)

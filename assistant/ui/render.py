@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..answer import Answer
 from ..export import BASIS_LABEL, VERDICT_LABEL
+from ..texts import T
 from ..uploads import UPLOAD_DIR
 from .texts import (
     ABOUT,
@@ -77,7 +78,11 @@ def answer_to_markdown(answer: Answer) -> str:
         parts.append(answer.refusal_reason)
     parts.append(answer.text)
     parts.extend(f"> ℹ {n}" for n in answer.notices if n not in answer.text)
-    return safe_markdown("\n\n".join(p for p in parts if p))
+    body = safe_markdown("\n\n".join(p for p in parts if p))
+    if answer.details:  # the rest of the answer, folded («Mer»); the only HTML we add, around sanitised Markdown
+        more = T[answer.language]["more"]
+        body += f"\n\n<details><summary>{more}</summary>\n\n{safe_markdown(answer.details)}\n\n</details>"
+    return body
 
 
 def fit_badge(answer: Answer | None, lang: str | None = "nb") -> str:
