@@ -236,7 +236,7 @@ class _Plan:
         chunks = book.index.by_key[decisive]
         # A sentence that shares little with the question does not beat the passage's opening (its main rule).
         opening = (sentences(chunks[0].text) or [best_quote(chunks, self.question.text)])[0]
-        quote = best.text if best and best.coverage >= MIN_COVERAGE else clip(opening, MAX_SENTENCE)
+        quote = best.text if best and best.coverage >= MIN_COVERAGE else clip(opening, ROLE_QUOTE)
         self.used.add(quote)
         marker = book.cite(decisive, quote=quote)
         return clip(f"{t['source_says'].format(title=chunks[0].title)} «{quote}» {marker}", MAX_SUMMARY)
