@@ -161,7 +161,7 @@ def assess_fit(text: str, features: Features, catalogue: Catalogue, lang: Lang) 
                     "decision."
                     if en
                     else "Samskaping på individnivå er mulig, men tildelingen av tjenester er et enkeltvedtak.",
-                    ["thesis/4.2.8"],
+                    ["lov/1967-02-10/§2"],
                 )
             )
     elif wicked or len(features.external_actors) >= 2 or features.has("individual"):

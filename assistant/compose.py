@@ -299,7 +299,8 @@ def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang) -> l
 
 
 def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
-    return f"{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
+    lead = f"{label(item.basis, lang)}: " if item.source_note else ""  # Samskap's inference says so
+    return f"{lead}{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
 
 
 def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
@@ -389,7 +390,7 @@ def _legal_sections(legal: list[LegalEntry], book: CitationBook, lang: Lang, rol
             quote = f" «{statement.quote}»" if statement.quote else ""
             warning = law_warning(chunk, lang)
             lines.append(
-                f"- {label('lov', lang)} · {KIND_LABEL[lang][statement.kind]}: {statement.text(lang)}{quote} — "
+                f"- {label(statement.basis, lang)} · {KIND_LABEL[lang][statement.kind]}: {statement.text(lang)}{quote} — "
                 f"{chunk.title} ({chunk.version_label}) {marker}" + (f" ⚠ {warning}" if warning else "")
             )
         open_questions += [q.text(lang) for q in entry.open_questions[:2]]
