@@ -155,7 +155,7 @@ def assess_fit(question: ParsedQuestion, features: Features, catalogue: Catalogu
                     "decision."
                     if en
                     else "Samskaping på individnivå er mulig, men tildelingen av tjenester er et enkeltvedtak.",
-                    ["thesis/4.2.8"],
+                    ["lov/1967-02-10/§2"],
                 )
             )
     elif wicked or len(features.external_actors) >= 2 or features.has("individual"):

@@ -179,11 +179,6 @@ def _statements(legal: list[LegalEntry], question: ParsedQuestion, terms: Terms)
     return sorted(out, key=lambda s: -s.overlap)
 
 
-def _basis(item: Statement | Claim, default: Basis) -> Basis:
-    """A statement's weight; Samskap's own inference (a source note) is labelled as such."""
-    return "vurdering" if getattr(item, "source_note", None) else default
-
-
 def _lead(question: str, statement: Statement, lang: Lang) -> str:
     """'Ja.' / 'Nei.' when the question's modal verb is answered by the statement's kind, else ''."""
     asked = ([s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.endswith("?")] or [question])[-1]
@@ -267,7 +262,7 @@ class _Plan:
     def _statement(self, statement: Statement, lead: bool = False) -> str:
         lang = self.question.lang
         self.used.add(statement.quote)
-        marker = self.book.cite(statement.cite, quote=statement.quote, basis=_basis(statement, "lov"),
+        marker = self.book.cite(statement.cite, quote=statement.quote, basis=statement.basis,
                                 kind=statement.kind)
         opening = _lead(self.question.text, statement, lang) if lead else ""
         return f"{opening} {statement.text(lang)} {marker}".strip()
@@ -282,7 +277,7 @@ class _Plan:
         if methods and self.kind == "method":
             method = self.catalogue.method(methods[0].id)
             for claim in _relevant(method.fits_when, self.question.text, lang, 2):
-                points.append(f"{label(_basis(claim, 'forskning'), lang)}: {_claim(claim, self.book, lang)}")
+                points.append(f"{label(claim.basis, lang)}: {_claim(claim, self.book, lang)}")
         floor = max(MIN_COVERAGE, RELATIVE_COVERAGE * max((s.coverage for s in self.ranked), default=0.0))
         best_sentence = {s.key: s for s in best_per_passage(self.ranked)}
         for key in self.passages():
@@ -293,7 +288,7 @@ class _Plan:
             sentence = best_sentence.get(key)
             if statement is not None:
                 kind = KIND_LABEL[lang][statement.kind]
-                points.append(f"{label(_basis(statement, 'lov'), lang)} · {kind}: {self._statement(statement)}")
+                points.append(f"{label(statement.basis, lang)} · {kind}: {self._statement(statement)}")
             elif sentence and sentence.coverage >= floor and sentence.text not in self.used and not self._quoted(key):
                 self.used.add(sentence.text)
                 marker = self.book.cite(key, quote=sentence.text)
@@ -325,7 +320,8 @@ def _relevant(items: list[Claim], question: str, lang: Lang, n: int) -> list[Cla
 
 
 def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
-    return f"{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
+    lead = f"{label(item.basis, lang)}: " if item.source_note else ""  # Samskap's inference says so
+    return f"{lead}{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
 
 
 def _law_section(book: CitationBook, lang: Lang, limit: int) -> list[str]:
@@ -355,7 +351,8 @@ def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang, reas
 def _brief(item: Claim, book: CitationBook, lang: Lang) -> str:
     """A claim's first sentence with its first source (the full claim is in the details)."""
     first = (sentences(item.text(lang), 0) or [item.text(lang)])[0]
-    return f"{first} {book.cite_all(list(item.cites[:1]), first)}".strip()
+    lead = f"{label(item.basis, lang)}: " if item.source_note else ""
+    return f"{lead}{first} {book.cite_all(list(item.cites[:1]), first)}".strip()
 
 
 def _methods_brief(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
@@ -438,7 +435,7 @@ def _legal_more(plan: _Plan, legal: list[LegalEntry], book: CitationBook, lang: 
             chunk = book.index.by_key.get(statement.cite, [None])[0]
             if chunk is None:
                 continue
-            lines.append(f"- {label(_basis(statement, 'lov'), lang)} · {KIND_LABEL[lang][statement.kind]}: "
+            lines.append(f"- {label(statement.basis, lang)} · {KIND_LABEL[lang][statement.kind]}: "
                          f"{plan._statement(statement)} «{statement.quote}» — {chunk.title} ({chunk.version_label})")
         if lines:
             blocks.append(f"**{entry.topic.text(lang)}**\n" + "\n".join(lines))

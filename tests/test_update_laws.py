@@ -18,6 +18,8 @@ import pytest
 
 from assistant import update_laws as module
 from assistant.config import Settings
+from assistant.ingest import discover, loader_for
+from assistant.ingest.provenance import Fetched, fetch_dates, parse_fetched
 from assistant.update_laws import ATTRIBUTION, UpdateLawsError, update_laws
 
 REAL_LOVDATA = Path(__file__).resolve().parents[1] / "corpus" / "laws" / "lovdata"
@@ -196,6 +198,10 @@ def test_success_replaces_kommuneloven_only_and_records_provenance(corpus: Path,
         assert value in row
     assert ATTRIBUTION in provenance
     assert (lovdata / KOML).stat().st_mode & 0o777 == 0o644
+    # the fetch date shown in «Om tjenesten» is now the time of this run, not the curated one
+    fetched = fetch_dates(corpus)[f"laws/lovdata/{KOML}"]
+    assert fetched.date == time.strftime("%Y-%m-%d", time.gmtime()) and not fetched.earliest
+    assert fetched.label("nb") == "hentet " + time.strftime("%d.%m.%Y", time.gmtime())
 
 
 def test_second_run_changes_nothing_and_refresh_keeps_one_row(corpus: Path, server: Server) -> None:
@@ -409,3 +415,33 @@ def test_cli_update_laws_then_reindexes(tmp_path: Path) -> None:
     assert "Indeksen er oppdatert" in done.stdout
     found = cli("search", "Testtekst utvalg", "--k", "3", "--json")
     assert "lov/2018-06-22-83/§5-7" in found.stdout
+
+
+def test_every_shipped_law_file_has_a_recorded_fetch_date() -> None:
+    corpus = REAL_LOVDATA.parents[1]
+    files = [path.relative_to(corpus).as_posix() for path in discover(corpus / "laws")]
+    laws = [rel for rel in files if (loader_for(rel) or "").startswith("lovdata")]
+    fetched = fetch_dates(corpus)
+    assert len(laws) == 11 and sorted(fetched) == sorted(laws)
+    assert fetched["laws/lovdata/nl-19670210-000.xml"] == Fetched("2026-07-24")
+    koml = fetched["laws/lovdata-current/lov-2018-06-22-83.html"]
+    assert koml.label("nb") == "hentet mellom 20.06.2025 og 30.11.2026"
+    assert koml.label("en") == "fetched between 20.06.2025 and 30.11.2026"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-07-24", Fetched("2026-07-24")),
+        ("~2025-11-06", Fetched("2025-11-06", approximate=True)),
+        ("2025-06-20/2026-11-30", Fetched("2026-11-30", earliest="2025-06-20")),
+        ("2026-12-02T08:15:00Z", Fetched("2026-12-02")),  # update-laws' "Retrieved (UTC)"
+        ("ukjent", None),
+    ],
+)
+def test_fetch_dates_are_read_in_each_recorded_form(value: str, expected: Fetched | None) -> None:
+    assert parse_fetched(value) == expected
+
+
+def test_a_corpus_without_provenance_has_no_fetch_dates(tmp_path: Path) -> None:
+    assert fetch_dates(tmp_path) == {}

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from ..answer import Lang
+from ..answer import Basis, Lang
 
 CATALOGUE_DIR = Path(__file__).parent
 
@@ -38,9 +38,24 @@ class Bilingual(_Entry):
 
 
 class Claim(Bilingual):
-    """A statement the advisor may show, with the thesis sections or law paragraphs it rests on."""
+    """A statement the advisor may show, with the thesis sections or law paragraphs it rests on.
+
+    `quote` is an exact passage of one cited section that supports the claim; `source_note` marks the
+    claim as Samskap's own inference from the sources (shown as «Samskaps vurdering») and says why.
+    """
 
     cites: list[str] = []
+    quote: str | None = None
+    source_note: str | None = None
+
+    @property
+    def basis(self) -> Basis:
+        """What the claim rests on: Samskap's inference, the law (only law cites) or the research."""
+        if self.source_note:
+            return "vurdering"
+        if self.cites and all(c.startswith(("lov/", "forskrift/")) for c in self.cites):
+            return "lov"
+        return "forskning"
 
 
 class LegalCaveat(Claim):
@@ -81,6 +96,12 @@ class Statement(Bilingual):
     cite: str
     quote: str
     amendment_note: str | None = None
+    source_note: str | None = None  # set when the statement is Samskap's inference, not the text's words
+
+    @property
+    def basis(self) -> Basis:
+        """«Samskaps vurdering» for an inference, else the law."""
+        return "vurdering" if self.source_note else "lov"
 
 
 class LegalEntry(_Entry):

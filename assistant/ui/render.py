@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..answer import Answer
 from ..export import BASIS_LABEL, VERDICT_LABEL
+from ..ingest.provenance import fetch_dates
 from ..texts import T
 from ..uploads import UPLOAD_DIR
 from .texts import (
@@ -208,7 +209,7 @@ def compose_case_question(
 
 
 def about_markdown(index: Index | None, settings: Settings, lang: str | None = "nb") -> str:
-    """The 'about' panel: documents, laws with versions, chunk counts, embedder, LLM, licence, notice."""
+    """The 'about' panel: documents, laws with versions and fetch dates, chunk counts, embedder, LLM, licence."""
     lang = ui_lang(lang)
     t = ABOUT[lang]
     out = [f"## {tr(lang, 'about')}"]
@@ -222,11 +223,13 @@ def about_markdown(index: Index | None, settings: Settings, lang: str | None = "
         created = manifest.get("created", "?")
         out.append(t["index"].format(total=counts.get("total", 0), counts=count_text, created=created))
         laws: dict[str, tuple[str, str, int]] = {}
+        law_files: dict[str, str] = {}
         docs: dict[str, tuple[str, int]] = {}
         for chunk in index.chunks:
             if chunk.law_id:
                 name, label, n = laws.get(chunk.law_id, (chunk.law_title or chunk.law_short, chunk.version_label, 0))
                 laws[chunk.law_id] = (name, label, n + 1)
+                law_files.setdefault(chunk.law_id, chunk.source_path)
             else:
                 title, n = docs.get(chunk.source_path, (chunk.source_path, 0))
                 docs[chunk.source_path] = (title, n + 1)
@@ -234,13 +237,20 @@ def about_markdown(index: Index | None, settings: Settings, lang: str | None = "
         passages = tr(lang, "passages")
         out.append("\n".join(f"- {escape_text(p)} ({n} {passages})" for p, (_, n) in sorted(docs.items())) or "–")
         out.append("### " + t["laws"])
+        fetched = fetch_dates(settings.corpus_dir)
+
+        def when(lid: str) -> str:
+            date = fetched.get(law_files[lid])
+            return f" · {date.label(lang)}" if date else f" · {t['fetched_unknown']}"
+
         out.append(
             "\n".join(
-                f"- {_link('https://lovdata.no/' + lid, name)} — {escape_text(label or '–')} ({n} §§)"
+                f"- {_link('https://lovdata.no/' + lid, name)} — {escape_text(label or '–')}{when(lid)} ({n} §§)"
                 for lid, (name, label, n) in sorted(laws.items())
             )
             or "–"
         )
+        out.append(t["update_laws"])
         embedder = manifest.get("embedder", {})
         out.append("### " + t["technology"])
         out.append(f"- Embedder: `{escape_text(str(embedder.get('id', '?')))}`")

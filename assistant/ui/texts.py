@@ -164,6 +164,9 @@ ABOUT = {
         "index": "**Indeks:** {total} tekstbiter ({counts}), bygget {created}.",
         "documents": "Dokumenter",
         "laws": "Lover og forskrifter",
+        "fetched_unknown": "hentedato ikke registrert",
+        "update_laws": "*Datoen etter hver lov viser når lovteksten ble hentet fra Lovdata. Nyere tekst hentes med "
+        "`python -m assistant update-laws`; se også lovdata.no.*",
         "technology": "Teknikk",
         "llm": "Språkmodell",
         "no_llm": "- Språkmodell: ingen – svarene settes sammen uten språkmodell, direkte fra kildene.",
@@ -174,6 +177,9 @@ ABOUT = {
         "index": "**Index:** {total} passages ({counts}), built {created}.",
         "documents": "Documents",
         "laws": "Laws and regulations",
+        "fetched_unknown": "fetch date not recorded",
+        "update_laws": "*The date after each law shows when its text was fetched from Lovdata. Newer text is fetched "
+        "with `python -m assistant update-laws`; see also lovdata.no.*",
         "technology": "Technology",
         "llm": "Language model",
         "no_llm": "- Language model: none – answers are composed directly from the sources.",
