@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..answer import Answer
-from ..export import BASIS_LABEL, VERDICT_LABEL
+from ..compose import BASIS_LABEL, VERDICT_LABEL
 from ..uploads import UPLOAD_DIR
 from .texts import (
     ABOUT,
