@@ -375,7 +375,9 @@ def _method(answer: Answer, by_number: Mapping[int, Citation], lang: Lang) -> Se
 
 def _source(c: Citation, lang: Lang) -> list[Span]:
     t = texts(lang)
-    title = c.title.rsplit("›", 1)[-1].strip()  # «4 Funn og drøfting › … › 4.2.4 Nettverk» → «4.2.4 Nettverk»
+    title = c.title
+    if c.basis == "forskning":  # «4 Funn og drøfting › … › 4.2.4 Nettverk» → «4.2.4 Nettverk» (the key names it)
+        title = title.rsplit("›", 1)[-1].strip()
     spans = [Span(f"[{c.number}] "), Span(BASIS_LABEL[lang][c.basis], bold=True), Span(f" · {title}")]
     if c.version:
         spans.append(Span(f" ({t['version'].lower()}: {c.version})"))

@@ -167,6 +167,8 @@ def test_every_claim_keeps_its_weight_label() -> None:
     assert "Saken er en sammensatt" not in assessment  # the criteria replace the reasons
     assert "- **Hva er utfordringen?** Et nytt tilbud for eldre som bor hjemme" in md
     assert "Tidsramme" not in md  # an empty case field is left out
+    assert "- [6] **Kommunal strategi** · Helse- og omsorgsplan › 1. Samskaping med frivillige · " \
+           "strategi/helseplan/1" in md
 
 
 def test_fit_without_criteria_falls_back_to_the_reasons() -> None:
