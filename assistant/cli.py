@@ -113,14 +113,31 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from .export import NOTE_SUFFIXES, write_decision_note
     from .service import Assistant
 
+    note = Path(args.note).expanduser() if args.note else None
+    if note is not None:  # checked before the (slow) answer, so a typo costs nothing
+        if note.suffix.lower() not in NOTE_SUFFIXES:
+            print(f"Feil: --note må være en fil som slutter på .docx, .pdf eller .md, ikke «{note.name}».",
+                  file=sys.stderr)
+            return 2
+        if not note.parent.is_dir():
+            print(f"Feil: mappen {note.parent} finnes ikke.", file=sys.stderr)
+            return 2
     _ensure_index(settings)
     answer = Assistant(settings).ask(args.question, role=args.role, lang=args.lang)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
     else:
         print(answer.text)
+    if note is not None:
+        try:
+            write_decision_note(answer, note, corpus_dir=settings.corpus_dir)
+        except OSError as exc:
+            print(f"Feil: kunne ikke skrive beslutningsnotatet til {note}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"Beslutningsnotatet er lagret i {note}.", file=sys.stderr)
     return 0
 
 
@@ -267,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--role", choices=["prosjektleder", "jurist"], default="prosjektleder")
     ask.add_argument("--lang", choices=["nb", "en"], default=None, help="standard: språket i spørsmålet")
     ask.add_argument("--json", action="store_true")
+    ask.add_argument("--note", metavar="FIL", default=None,
+                     help="lagre svaret som beslutningsnotat; formatet følger filendelsen: .docx, .pdf eller .md")
     ask.set_defaults(func=cmd_ask)
     evaluation = sub.add_parser("eval", help="kjør evalueringsspørsmålene og mål kvaliteten")
     add_eval_arguments(evaluation)

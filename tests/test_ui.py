@@ -13,7 +13,7 @@ import pytest
 
 from assistant.answer import Answer, Citation, Fit, MethodAdvice
 from assistant.config import Settings
-from assistant.export import conversation_markdown, decision_note_markdown, markdown_to_pdf
+from assistant.export import conversation_markdown, decision_note_markdown, write_decision_note
 from assistant.feedback import FeedbackStore, feedback_path
 from assistant.index import Index
 from assistant.ingest.base import Chunk
@@ -162,18 +162,21 @@ def test_api_history_messages_become_question_answer_pairs() -> None:
 
 def test_decision_note_and_conversation_export(tmp_path: Path) -> None:
     answer = sample_answer()
+    answer.summary = "Ja [1][2]."
     note = decision_note_markdown(answer, {"Hva er utfordringen?": "Eldretilbud"})
     for part in ("# Beslutningsnotat", "## Spørsmål", "Kan vi opprette et oppgaveutvalg", "**Hva er utfordringen?** Eldretilbud",
-                 "**Kommer an på**", "## Anbefalt metode: Oppgaveutvalg", "Avklar juridisk form tidlig.",
-                 "## Rettslig grunnlag", "Kommuneloven § 5-7. Utvalg** (versjon: gjeldende, sist endret 20.06.2025)",
-                 "## Forbehold", "Formelt utvalg krever åpne møter.", "## Kilder", "`thesis/4.2.7`",
+                 "## Kort svar", "**Grunnlag:** [1] Lov · [2] Forskning", "**Kommer an på**",
+                 "## Anbefalt framgangsmåte", "### Oppgaveutvalg", "1. **Samskaps vurdering:** Avklar juridisk form tidlig.",
+                 "## Rettslig grunnlag", "### [1] Kommuneloven § 5-7. Utvalg",
+                 "Versjon: gjeldende, sist endret 20.06.2025", "> «Kommunestyret … kan selv opprette utvalg»",
+                 "**Samskaps vurdering:** Formelt utvalg krever åpne møter.", "## Kilder", "4.2.7 Oppgaveutvalg · thesis/4.2.7",
                  "ikke juridisk rådgivning"):
         assert part in note, part
     english = decision_note_markdown(answer, lang="en")
     assert "# Decision note" in english and "**It depends**" in english
     chat = conversation_markdown([answer, sample_answer("Andre svar")])
-    assert chat.count("## ") == 2 + 2 * 2 and "Andre svar" in chat
-    pdf = markdown_to_pdf(note, tmp_path / "notat.pdf")
+    assert chat.count("\n## ") == 2 and "Andre svar" in chat
+    pdf = write_decision_note(answer, tmp_path / "notat.pdf")
     from pypdf import PdfReader
 
     extracted = PdfReader(str(pdf)).pages[0].extract_text()

@@ -327,7 +327,8 @@ def create_app(
                  api_visibility="private")
         down.click(lambda c, s, a, lv: give_feedback(runtime, "down", c, s, a, lv), feedback_inputs, feedback_outputs,
                    api_visibility="private")
-        note_btn.click(lambda a, c, lv: export_files(a, c, lv, "note"), [answers_state, case_state, lang], [files],
+        note_btn.click(lambda a, c, lv: export_files(a, c, lv, "note", settings.corpus_dir),
+                       [answers_state, case_state, lang], [files],
                        api_visibility="private")
         chat_btn.click(lambda a, c, lv: export_files(a, c, lv, "chat"), [answers_state, case_state, lang], [files],
                        api_visibility="private")

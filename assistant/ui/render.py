@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..answer import Answer
-from ..export import BASIS_LABEL, VERDICT_LABEL
 from ..ingest.provenance import fetch_dates
-from ..texts import T
+from ..texts import BASIS_LABEL, VERDICT_LABEL, T
 from ..uploads import UPLOAD_DIR
 from .texts import (
     ABOUT,
