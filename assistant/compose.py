@@ -100,7 +100,7 @@ def compose(
     shown_entries = [e for e in legal if any(s.quote in plan.used for s in e.statements)]
     open_questions = list(dict.fromkeys(q.text(lang) for e in shown_entries[:3] for q in e.open_questions[:2]))
     if role == "jurist" or kind == "legal":
-        role_part = _law_section(book, lang, 4 if role == "jurist" else 2)
+        role_part = _law_section(book, lang, 4 if role == "jurist" else 2, shown=summary)
         if role == "jurist" and open_questions:
             role_part.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
         if role != "jurist" and kind == "legal":
@@ -234,7 +234,8 @@ class _Plan:
         quote = best.text if best and best.coverage >= MIN_COVERAGE else clip(opening, ROLE_QUOTE)
         self.used.add(quote)
         marker = book.cite(decisive, quote=quote)
-        return clip(f"{t['source_says'].format(title=chunks[0].title)} «{quote}» {marker}", MAX_SUMMARY)
+        basis = BASIS_LABEL[lang][basis_of(chunks[0])].lower()
+        return clip(f"{t['source_says'].format(title=chunks[0].title, basis=basis)} «{quote}» {marker}", MAX_SUMMARY)
 
     def _statement_summary(self, first: Statement, decisive: str) -> str:
         """The statement that answers best, then up to two statements of the evidence that answer what
@@ -324,8 +325,9 @@ def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
     return f"{lead}{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
 
 
-def _law_section(book: CitationBook, lang: Lang, limit: int) -> list[str]:
-    """The law paragraphs cited so far, quoted with kind, version and link (the lawyer's section)."""
+def _law_section(book: CitationBook, lang: Lang, limit: int, shown: str = "") -> list[str]:
+    """The law paragraphs cited so far, quoted with kind, version and link (the lawyer's section); a quote
+    already `shown` (in the summary) is not repeated."""
     laws = [c for c in book.items if c.basis == "lov" or c.key.startswith(("lov/", "forskrift/"))][:limit]
     if not laws:
         return []
@@ -333,8 +335,8 @@ def _law_section(book: CitationBook, lang: Lang, limit: int) -> list[str]:
     for c in laws:
         kind = f" · {KIND_LABEL[lang][c.kind]}" if c.kind in KIND_LABEL[lang] else ""
         warning = f"\n  ⚠ {c.warning}" if c.warning else ""
-        lines.append(f"- **{c.title}** [{c.number}]{kind} · {c.version} · [lovdata.no]({c.url})\n"
-                     f"  > «{clip(c.quote, ROLE_QUOTE)}»{warning}")
+        quote = "" if clip(c.quote, ROLE_QUOTE).removesuffix(" …") in shown else f"\n  > «{clip(c.quote, ROLE_QUOTE)}»"
+        lines.append(f"- **{c.title}** [{c.number}]{kind} · {c.version} · [lovdata.no]({c.url}){quote}{warning}")
     return ["\n".join(lines)]
 
 

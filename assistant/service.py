@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 
 from .advisor import assess_fit, detect_features, legal_entries, rank_methods
 from .answer import Answer, Lang, Role
 from .catalogue import load_catalogue
-from .compose import NOTICE, compose
+from .compose import MAX_SUMMARY, NOTICE, compose
 from .config import Settings
 from .embed import Embedder
+from .evidence import clip
 from .index import Index, open_index
 from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Retriever
@@ -104,7 +106,9 @@ class Assistant:
         from .llm import LLMError, build_messages, generate, validate
 
         lang = answer.language
-        passages = [(c.number, f"{c.title} ({c.key})", self.index.by_key[c.key][0].text) for c in answer.citations]
+        # The same ordered evidence as the offline answer: the sources its unfolded text cites, [1] first.
+        shown = [c for c in answer.citations if f"[{c.number}]" in answer.text] or answer.citations[:MAX_LLM_SOURCES]
+        passages = [(c.number, f"{c.title} ({c.key})", self.index.by_key[c.key][0].text) for c in shown]
         # Documents are data: a passage that addresses a language model is never shown to one.
         withheld = [n for n, _, text in passages if instructs_a_model(text)]
         passages = [(n, title, WITHHELD[lang] if n in withheld else text) for n, title, text in passages]
@@ -123,7 +127,7 @@ class Assistant:
             return
         if any(c.basis == "lov" for c in answer.citations) and NOTICE[lang] not in text:
             text = f"{text}\n\n{NOTICE[lang]}"
-        answer.text, answer.engine = text, "llm"
+        answer.text, answer.summary, answer.engine = text, _summary_of(text, answer.summary), "llm"
 
 
 WITHHELD = {
@@ -144,9 +148,21 @@ LLM_FALLBACK = {
 }
 
 
+MAX_LLM_SOURCES = 8
+_SHORT_LABEL = re.compile(r"^\W*(?:kort svar|short answer)\W*:?\W*", re.IGNORECASE)
+
+
+def _summary_of(text: str, fallback: str) -> str:
+    """The model's short answer: its first paragraph without the label, at most three sentences."""
+    first = next((p for p in text.split("\n\n") if p.strip() and not p.lstrip().startswith("#")), "")
+    first = _SHORT_LABEL.sub("", first.strip())
+    parts = re.split(r"(?<=[.!?])\s+", first)
+    return clip(" ".join(parts[:3]), MAX_SUMMARY) if first else fallback
+
+
 def _advice_summary(answer: Answer) -> str:
     """The advisor's result in a few plain lines for the model (it must keep verdict and methods)."""
-    lines = []
+    lines = [f"short answer from the sources: {answer.summary}"] if answer.summary else []
     if answer.fit:
         lines.append(f"fit: {answer.fit.verdict} — " + " | ".join(answer.fit.reasons))
     for method in answer.methods:
