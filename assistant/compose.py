@@ -25,6 +25,7 @@ from .evidence import (
     clip,
     rank_sentences,
     sentences,
+    short_title,
 )
 from .index import Index
 from .question import ParsedQuestion
@@ -294,7 +295,8 @@ class _Plan:
                 self.used.add(sentence.text)
                 marker = self.book.cite(key, quote=sentence.text)
                 quote = clip(sentence.text, POINT_QUOTE)
-                points.append(f"{label(basis_of(sentence.chunk), lang)} · {sentence.chunk.title}: «{quote}» {marker}")
+                title = short_title(sentence.chunk.title)
+                points.append(f"{label(basis_of(sentence.chunk), lang)} · {title}: «{quote}» {marker}")
         return [f"### {T[lang]['points']}\n" + "\n".join(f"- {p}" for p in points)] if points else []
 
     def passages(self) -> list[str]:
@@ -335,7 +337,7 @@ def _law_section(book: CitationBook, lang: Lang, limit: int, shown: str = "") ->
     for c in laws:
         kind = f" · {KIND_LABEL[lang][c.kind]}" if c.kind in KIND_LABEL[lang] else ""
         warning = f"\n  ⚠ {c.warning}" if c.warning else ""
-        quote = "" if clip(c.quote, ROLE_QUOTE).removesuffix(" …") in shown else f"\n  > «{clip(c.quote, ROLE_QUOTE)}»"
+        quote = "" if f"«{c.quote[:60]}" in shown else f"\n  > «{clip(c.quote, ROLE_QUOTE)}»"
         lines.append(f"- **{c.title}** [{c.number}]{kind} · {c.version} · [lovdata.no]({c.url}){quote}{warning}")
     return ["\n".join(lines)]
 
@@ -457,7 +459,7 @@ def _passages(ranked: Sequence[Sentence], book: CitationBook, lang: Lang) -> lis
             continue
         quote = best_quote(book.index.by_key[sentence.key], sentence.text, max_chars=600, window=2)
         marker = book.cite(sentence.key, quote=quote)
-        lines.append(f"- {label(basis_of(sentence.chunk), lang)} · {sentence.chunk.title}: «{quote}» {marker}")
+        lines.append(f"- {label(basis_of(sentence.chunk), lang)} · {short_title(sentence.chunk.title)}: «{quote}» {marker}")
     return [f"### {T[lang]['passages']}\n" + "\n".join(lines)] if lines else []
 
 
@@ -467,6 +469,5 @@ def _sources(items: Sequence[Citation], lang: Lang, heading: str) -> str:
     lines = [f"### {T[lang][heading]}"]
     for item in items:
         extra = f" · {item.version}" if item.version else ""
-        title = item.title.rsplit(" › ", 1)[-1]  # a thesis section's own heading, not its whole path
-        lines.append(f"[{item.number}] {BASIS_LABEL[lang][item.basis]} · {title}{extra}")
+        lines.append(f"[{item.number}] {BASIS_LABEL[lang][item.basis]} · {short_title(item.title)}{extra}")
     return "\n".join(lines)

@@ -142,6 +142,11 @@ def best_per_passage(ranked: Sequence[Sentence]) -> list[Sentence]:
     return list(seen.values())
 
 
+def short_title(title: str) -> str:
+    """A thesis section's own heading ('4.1.1 Funn i lokale dokumenter'), not its whole path."""
+    return title.rsplit(" › ", 1)[-1]
+
+
 def basis_of(chunk: Chunk) -> Basis:
     return {"law": "lov", "strategy": "strategi"}.get(chunk.source_type, "forskning")  # type: ignore[return-value]
 

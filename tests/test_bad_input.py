@@ -145,7 +145,7 @@ def test_questions_in_other_languages_are_refused_with_a_language_message(code: 
 
 def test_no_evaluation_question_is_refused_for_its_language() -> None:
     questions = load_questions(ROOT / "evals" / "questions.yaml")
-    assert len(questions) == 144
+    assert len(questions) == 187
     for q in questions:
         lang = q.lang or detect_language(q.question)
         assert not unsupported_language(q.question), q.id

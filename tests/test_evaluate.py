@@ -469,7 +469,7 @@ def test_public_set_meets_the_ci_thresholds(shipped_settings: Settings, shipped_
     assert set(data["baselines"]) == {"langchain_dense", "bm25"}
 
 
-@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml", "heldout_fresh.yaml", "legal_situations.yaml"])
+@pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml", "heldout_fresh.yaml"])
 def test_question_sets_point_at_passages_that_exist(name: str, shipped_index: Index) -> None:
     """Every expected source and law key names an indexed passage (or a section with sub-sections)."""
     from assistant.catalogue import load_catalogue

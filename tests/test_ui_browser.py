@@ -205,6 +205,42 @@ def test_ask_cite_role_case_upload_export_feedback(page: Any, server: tuple[str,
     pg.screenshot(path=str(ARTIFACTS / "09-about-en.png"), full_page=True)
 
 
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "question", "points"),
+    [
+        ("12-legal-answer", "Jurist",
+         "Kan en kommunalsjef velges som medlem av et utvalg som kommunestyret oppretter?", "Rettslig grunnlag"),
+        ("13-method-answer", "Prosjektleder",
+         "Vi vil utvikle tilbudet til eldre som bor hjemme sammen med frivillige og næringsliv, og prøve ut ting i "
+         "liten skala. Hvilken metode passer?", "Metode og første steg"),
+    ],
+)
+def test_an_answer_opens_at_its_summary_with_the_rest_folded(
+    browser: Any, server: tuple[str, object], name: str, role: str, question: str, points: str
+) -> None:
+    """On a laptop screen the new answer is shown from its start: summary and key points visible, the
+    details folded under «Mer» until clicked."""
+    with browser_page(browser, server[0]) as pg:
+        pg.set_viewport_size(LAPTOP)
+        pg.get_by_label(role).check()
+        _ask(pg, "Hva er samskaping?")  # an earlier answer above, so the new one must be scrolled to
+        _ask(pg, question)
+        bot = pg.locator(BOT).last
+        heading = bot.locator(f"text={points}").first
+        folded = bot.locator("details")
+        assert folded.count() == 1 and folded.get_attribute("open") is None
+        for part in (bot.locator("strong", has_text="Kort svar").first, heading):
+            box = part.bounding_box()
+            assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= LAPTOP["height"], part
+        pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        folded.locator("summary").click()
+        assert folded.get_attribute("open") is not None
+        assert bot.locator("details >> text=Kilder").count() + bot.locator("details >> text=kilder").count() >= 1
+
+
 def _make_pdf(path: Path) -> None:
     from fpdf import FPDF
 

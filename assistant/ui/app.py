@@ -228,6 +228,14 @@ def _upload_form(t: dict[str, str], settings: Settings) -> tuple[gr.Markdown, gr
     )
 
 
+# A new answer is read from its start (its summary), not from its end: scroll its first line into view.
+SHOW_ANSWER_START = (
+    "() => { const bots = document.querySelectorAll('#chatbot [data-testid=bot]');"
+    " if (!bots.length) return; const last = bots[bots.length - 1]; last.scrollIntoView({block: 'start'});"
+    " const wrap = last.closest('.bubble-wrap'); if (wrap) wrap.scrollTop = Math.max(0, wrap.scrollTop - 36); }"
+)
+
+
 def create_app(
     settings: Settings, assistant_factory: AssistantFactory | None = None, runtime: Runtime | None = None
 ) -> gr.Blocks:
@@ -255,6 +263,7 @@ def create_app(
                 with gr.Row():
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(label=t["chat"], height=560, elem_id="chatbot", sanitize_html=True,
+                                             autoscroll=False,
                                              buttons=["copy", "copy_all"])
                         question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=2,
                                               elem_id="question")
@@ -314,10 +323,13 @@ def create_app(
 
         side_outputs = [badge, methods, legal, table, detail]
         chat_outputs = [chatbot, question, answers_state, *side_outputs]
-        send.click(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private")
-        question.submit(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private")
-        case_send.click(respond_case, [problem, involved, authority, timeframe, personal, role, lang, answers_state],
-                        [*chat_outputs, case_state, tabs], api_visibility="private")
+        for event in (
+            send.click(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private"),
+            question.submit(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private"),
+            case_send.click(respond_case, [problem, involved, authority, timeframe, personal, role, lang,
+                                           answers_state], [*chat_outputs, case_state, tabs], api_visibility="private"),
+        ):
+            event.then(None, js=SHOW_ANSWER_START)
         cleared = [chatbot, question, answers_state, case_state, *side_outputs, files, fb_status]
         chatbot.clear(new_conversation, [lang], cleared, api_visibility="private")
         new.click(new_conversation, [lang], cleared, api_visibility="private")
