@@ -15,6 +15,7 @@ from .answer import Fit, Lang
 from .catalogue import Catalogue, LegalEntry, Method
 from .question import ParsedQuestion
 from .textproc import tokenize
+from .texts.answer import ACTOR_NAMES, FIT_REASONS
 
 EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
 
@@ -111,21 +112,13 @@ def assess_fit(question: ParsedQuestion, features: Features, catalogue: Catalogu
     if not is_case:
         return None
     lang = question.lang
-    en = lang == "en"
     authority, planning, wicked = features.has("authority"), features.has("planning"), features.has("wicked")
     reasons: list[Reason] = []
     if authority and not (planning or wicked or features.has("individual")):
         verdict = "not_suited"
         reasons.append(_feature_reason(catalogue, "authority", lang))
         reasons.append(
-            Reason(
-                "Use good participation (medvirkning) and clear communication instead; where a plan is involved, "
-                "the Planning and Building Act requires participation."
-                if en
-                else "Bruk heller god medvirkning og tydelig kommunikasjon; gjelder det plan, krever plan- og bygningsloven "
-                "medvirkning.",
-                ["thesis/5.1", "lov/2008-06-27-71/§5-1"],
-            )
+            _reason("participation", lang, ["thesis/5.1", "lov/2008-06-27-71/§5-1"])
         )
     elif authority or planning or (features.has("procurement") and features.has("suppliers")):
         verdict = "depends"
@@ -137,76 +130,38 @@ def assess_fit(question: ParsedQuestion, features: Features, catalogue: Catalogu
             reasons.append(_feature_reason(catalogue, "wicked", lang))
         if features.has("procurement"):
             reasons.append(
-                Reason(
-                    "In a procurement the municipality may talk to suppliers before the competition, but must treat them "
-                    "equally and must not give anyone an unfair advantage; co-creation fits the needs and dialogue phase, "
-                    "not the award."
-                    if en
-                    else "I en anskaffelse kan kommunen ha dialog med leverandører før konkurransen, men må behandle dem likt og "
-                    "ikke gi noen en urimelig konkurransefordel; samskaping passer i behovs- og dialogfasen, ikke i "
-                    "tildelingen.",
-                    ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"],
-                )
+                _reason("procurement", lang, ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"])
             )
         if features.has("individual") and not authority:
             reasons.append(
-                Reason(
-                    "Co-creation at the individual level is possible, but the decision on services is an individual "
-                    "decision."
-                    if en
-                    else "Samskaping på individnivå er mulig, men tildelingen av tjenester er et enkeltvedtak.",
-                    ["lov/1967-02-10/§2"],
-                )
+                _reason("individual_decision", lang, ["lov/1967-02-10/§2"])
             )
     elif wicked or len(features.external_actors) >= 2 or features.has("individual"):
         verdict = "suited"
         if wicked:
             reasons.append(_feature_reason(catalogue, "wicked", lang))
         if features.external_actors:
-            actors = ", ".join(features.external_actors) if en else _actors_nb(features)
+            actors = ", ".join(ACTOR_NAMES[lang][a] for a in features.external_actors)
             reasons.append(
-                Reason(
-                    f"Several actors outside the municipality take part ({actors}), which co-creation needs."
-                    if en
-                    else f"Flere aktører utenfor kommunen er med ({actors}), og det er det samskaping bygger på.",
-                    ["thesis/2.3"],
-                )
+                _reason("actors", lang, ["thesis/2.3"], actors=actors)
             )
         if features.has("individual"):
             reasons.append(
-                Reason(
-                    "Co-creation also works at the individual level, around one person's or family's needs."
-                    if en
-                    else "Samskaping kan også skje på individnivå, rundt én persons eller families behov.",
-                    ["thesis/4.2.8"],
-                )
+                _reason("individual_level", lang, ["thesis/4.2.8"])
             )
     else:
         verdict = "depends"
         reasons.append(
-            Reason(
-                "The description does not show whether this is a complex problem the municipality cannot solve alone "
-                "(where co-creation fits) or a matter of authority (where it does not)."
-                if en
-                else "Beskrivelsen viser ikke om dette er et sammensatt problem kommunen ikke kan løse alene (der samskaping "
-                "passer) eller myndighetsutøvelse (der det ikke passer).",
-                ["thesis/5.1"],
-            )
+            _reason("unclear", lang, ["thesis/5.1"])
         )
     if features.has("time_pressure"):
         reasons.append(_feature_reason(catalogue, "time_pressure", lang))
     return FitAssessment(verdict, reasons)
 
 
-def _actors_nb(features: Features) -> str:
-    names = {
-        "citizens": "innbyggere",
-        "volunteers": "frivillige",
-        "politicians": "folkevalgte",
-        "business": "næringsliv",
-        "suppliers": "leverandører",
-    }
-    return ", ".join(names[a] for a in features.external_actors)
+def _reason(key: str, lang: Lang, cites: list[str], **values: str) -> Reason:
+    """One of the advisor's own fit reasons (texts.answer.FIT_REASONS) with the sources it rests on."""
+    return Reason(FIT_REASONS[lang][key].format(**values), cites)
 
 
 @dataclass

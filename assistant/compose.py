@@ -31,7 +31,7 @@ from .index import Index
 from .question import ParsedQuestion
 from .retrieve import Hit
 from .textproc import tokenize
-from .texts import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL, VERDICT_LEAD, T, label
+from .texts.answer import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL, VERDICT_LEAD, T, label
 
 __all__ = ["BASIS_LABEL", "KIND_LABEL", "NOTICE", "VERDICT_LABEL", "Composition", "compose"]
 
@@ -48,6 +48,7 @@ LAW_CANDIDATES = 5  # law paragraphs among the top hits that may carry a legal s
 STATEMENT_WEIGHT = 1.0  # a curated statement that answers the question makes its paragraph decisive
 TRIGGER_WEIGHT = 0.1  # the question uses a legal entry's own words
 ROLE_QUOTE = 320
+MORE_PASSAGES = 10  # retrieved passages listed in the details when the answer has not cited them
 
 # "Kan …?" / "Må …?": a yes/no question whose modal verb a curated statement of the same kind answers.
 _MODAL = re.compile(r"^\s*(kan|kunne|får|may|can|could|må|skal|trenger|must|shall|need)\b", re.IGNORECASE)
@@ -118,7 +119,7 @@ def compose(
         details.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
     advice = advise()
     details += _method_section(advice, lang) + _checklist(catalogue, methods, book, lang)
-    details += _passages(ranked, book, lang)
+    details += _passages(hits, ranked, book, question.text, lang)
     details.append(_sources(book.items[in_text:], lang, "more_sources"))
     if any(c.basis == "lov" for c in book.items):
         text.append(NOTICE[lang])
@@ -449,17 +450,19 @@ def _legal_more(plan: _Plan, legal: list[LegalEntry], book: CitationBook, lang: 
     return out + ([f"### {t['differ']}\n" + "\n".join(differences)] if differences else [])
 
 
-def _passages(ranked: Sequence[Sentence], book: CitationBook, lang: Lang) -> list[str]:
-    """Up to three more retrieved passages the answer has not cited, each with its best two sentences."""
+def _passages(hits: Sequence[Hit], ranked: Sequence[Sentence], book: CitationBook, question: str, lang: Lang
+              ) -> list[str]:
+    """The other retrieved passages the answer has not cited, in retrieval order, each with its sentence
+    that best matches the question."""
+    best = {s.key: s.text for s in best_per_passage(ranked)}
     lines: list[str] = []
-    for sentence in best_per_passage(ranked):
-        if len(lines) >= 3:
-            break
-        if any(c.key == sentence.key for c in book.items):
+    for hit in hits[:MORE_PASSAGES]:
+        if any(c.key == hit.key for c in book.items):
             continue
-        quote = best_quote(book.index.by_key[sentence.key], sentence.text, max_chars=600, window=2)
-        marker = book.cite(sentence.key, quote=quote)
-        lines.append(f"- {label(basis_of(sentence.chunk), lang)} · {short_title(sentence.chunk.title)}: «{quote}» {marker}")
+        quote = best.get(hit.key) or best_quote(book.index.by_key[hit.key], question)
+        marker = book.cite(hit.key, quote=quote)
+        title = short_title(hit.chunk.title)
+        lines.append(f"- {label(basis_of(hit.chunk), lang)} · {title}: «{clip(quote, ROLE_QUOTE)}» {marker}")
     return [f"### {T[lang]['passages']}\n" + "\n".join(lines)] if lines else []
 
 

@@ -21,7 +21,7 @@ from .query import keyword_terms
 from .question import ParsedQuestion
 from .retrieve import HEADING, Hit, heading_text
 from .textproc import tokenize
-from .texts import T, long_date
+from .texts.answer import T, long_date
 
 DEPTH = 6  # passages whose sentences are ranked (named paragraphs come on top of these)
 RANK_WEIGHT = 0.35  # how much the passage's retrieval rank counts beside the sentence's own overlap

@@ -13,37 +13,14 @@ from pathlib import Path
 from .answer import Answer, Lang
 from .note import build_note, law_texts_fetched
 from .note_render import note_markdown, write_docx, write_pdf
-from .texts import BASIS_LABEL
+from .texts.answer import BASIS_LABEL
+from .texts.export import EXPORT_TEXTS
 
-_T = {
-    "nb": {
-        "conversation": "Samtale med Samskap",
-        "question": "Spørsmål",
-        "short": "Kort svar",
-        "details": "Utdypning",
-        "date": "Dato",
-        "sources": "Kilder",
-        "version": "versjon",
-        "note_file": "beslutningsnotat",
-        "chat_file": "samtale",
-    },
-    "en": {
-        "conversation": "Conversation with Samskap",
-        "question": "Question",
-        "short": "Short answer",
-        "details": "Details",
-        "date": "Date",
-        "sources": "Sources",
-        "version": "version",
-        "note_file": "decision-note",
-        "chat_file": "conversation",
-    },
-}
 NOTE_SUFFIXES = (".docx", ".pdf", ".md")
 
 
 def labels(lang: Lang) -> dict[str, str]:
-    return _T["en" if lang == "en" else "nb"]
+    return EXPORT_TEXTS["en" if lang == "en" else "nb"]
 
 
 def conversation_markdown(answers: Sequence[Answer], lang: Lang = "nb") -> str:

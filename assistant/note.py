@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .answer import Answer, Citation, Lang
-from .ingest.lawmeta import MONTHS
 from .ingest.provenance import fetch_dates
-from .texts import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL
+from .texts.answer import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL, long_date
+from .texts.export import NOTE_TEXTS
 
 
 @dataclass(frozen=True)
@@ -74,77 +74,8 @@ class Note:
         return next((s for s in self.sections if s.title == title), None)
 
 
-TEXTS = {
-    "nb": {
-        "title": "Beslutningsnotat",
-        "date": "Dato",
-        "role": "Rolle",
-        "roles": {"prosjektleder": "Prosjektleder", "jurist": "Jurist"},
-        "question": "Spørsmål",
-        "case": "Saken",
-        "refused": "Ikke besvart",
-        "short": "Kort svar",
-        "basis": "Grunnlag",
-        "assessment": "Vurdering",
-        "fit": "Egner saken seg for samskaping?",
-        "status": {"met": "Oppfylt", "not_met": "Ikke oppfylt", "unknown": "Uavklart"},
-        "legal": "Rettslig grunnlag",
-        "version": "Versjon",
-        "method": "Anbefalt framgangsmåte",
-        "why": "Hvorfor",
-        "steps": "Første steg",
-        "caveats": "Vær obs på",
-        "alternatives": "Andre aktuelle metoder",
-        "open": "Åpne spørsmål til kommuneadvokaten",
-        "sources": "Kilder",
-        "fetched": "Lovtekstene i Samskap er hentet {date} (Lovdata, NLOD 2.0). Versjonen står ved hver paragraf.",
-        "fetched_updated": "Lovtekstene i Samskap er hentet mellom {first} og {last} (Lovdata, NLOD 2.0); «Om "
-        "tjenesten» viser datoen for hver lov. Versjonen står ved hver paragraf.",
-        "made_by": "Laget med Samskap",
-        "page": "side",
-    },
-    "en": {
-        "title": "Decision note",
-        "date": "Date",
-        "role": "Role",
-        "roles": {"prosjektleder": "Project lead", "jurist": "Lawyer"},
-        "question": "Question",
-        "case": "The case",
-        "refused": "Not answered",
-        "short": "Short answer",
-        "basis": "Basis",
-        "assessment": "Assessment",
-        "fit": "Is co-creation suited to the case?",
-        "status": {"met": "Met", "not_met": "Not met", "unknown": "Unclear"},
-        "legal": "Legal basis",
-        "version": "Version",
-        "method": "Recommended approach",
-        "why": "Why",
-        "steps": "First steps",
-        "caveats": "Watch out for",
-        "alternatives": "Other relevant methods",
-        "open": "Open questions for the municipal lawyer",
-        "sources": "Sources",
-        "fetched": "The law texts in Samskap were fetched on {date} (Lovdata, NLOD 2.0). Each paragraph shows "
-        "its version.",
-        "fetched_updated": "The law texts in Samskap were fetched between {first} and {last} (Lovdata, NLOD 2.0); "
-        "«About» shows the date for each law. Each paragraph shows its version.",
-        "made_by": "Made with Samskap",
-        "page": "page",
-    },
-}
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
-
-
 def texts(lang: Lang) -> dict[str, Any]:
-    return TEXTS["en" if lang == "en" else "nb"]
-
-
-def long_date(day: date, lang: Lang) -> str:
-    if lang == "en":
-        return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
-    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+    return NOTE_TEXTS["en" if lang == "en" else "nb"]
 
 
 # --- where the law texts come from -------------------------------------------------------------------------

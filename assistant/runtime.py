@@ -12,47 +12,13 @@ from .feedback import FeedbackStore, feedback_path
 from .index import BuildReport, Index, IndexUnavailable, Progress, current_generation_dir
 from .isolated import Builder, BuildMode, build_isolated
 from .query import detect_language
+from .texts.messages import UNAVAILABLE, VECTORS
 
 if TYPE_CHECKING:
     from .service import Assistant, Turn
 
 AssistantFactory = Callable[[Settings], "Assistant"]
 HISTORY_TURNS = 6  # earlier turns passed to the assistant with a question
-
-_VECTORS = {
-    "nb": {
-        "progress": "**Semantisk søk bygges:** {done} av {total} tekstbiter. Til da finner Samskap nye dokumenter "
-        "bare på ordene i dem; appen bytter selv når vektorene er klare.",
-        "failed": "⚠ Semantisk søk for nye dokumenter kunne ikke bygges ({error}). Samskap søker i dem på ord. "
-        "Kjør `python -m assistant ingest` for å prøve igjen.",
-    },
-    "en": {
-        "progress": "**Building semantic search:** {done} of {total} passages. Until then Samskap finds new "
-        "documents by their words only; the app switches by itself when the vectors are ready.",
-        "failed": "⚠ Semantic search for new documents could not be built ({error}). Samskap searches them by "
-        "their words. Run `python -m assistant ingest` to try again.",
-    },
-}
-
-_UNAVAILABLE = {
-    "nb": {
-        "rebuild": "⚠ {detail} Indeksen bygges nå på nytt fra korpuset i bakgrunnen; det kan ta noen minutter. "
-        "Still spørsmålet igjen om litt.",
-        "rebuild_failed": "⚠ {detail} Forrige forsøk på å bygge indeksen på nytt mislyktes: {error} "
-        "Et nytt forsøk er startet.",
-        "retry": "⚠ Søket er midlertidig utilgjengelig: {detail} Prøv igjen om litt; appen kobler seg til "
-        "på nytt av seg selv.",
-    },
-    "en": {
-        "rebuild": "⚠ The search index is missing or damaged ({detail}) It is being rebuilt from the corpus "
-        "in the background, which can take a few minutes. Please ask again shortly.",
-        "rebuild_failed": "⚠ The search index is missing or damaged ({detail}) The last rebuild failed "
-        "({error}); a new attempt has started.",
-        "retry": "⚠ Search is temporarily unavailable ({detail}) Please try again shortly; the app "
-        "reconnects by itself.",
-    },
-}
-
 
 def turns_from_messages(messages: Sequence[Mapping[str, str]]) -> list[Turn]:
     """(question, answer) pairs from chat messages [{"role": "user"|"assistant", "content": …}, …]."""
@@ -141,7 +107,7 @@ class Runtime:
                 kind, error = ("rebuild_failed", failed) if failed else ("rebuild", "")
             else:
                 kind, error = "retry", ""
-            text = _UNAVAILABLE[lang][kind].format(detail=str(exc), error=error)
+            text = UNAVAILABLE[lang][kind].format(detail=str(exc), error=error)
             return Answer(question=question, language=lang, role=chosen, refused=True, text=text,
                           refusal_reason=text)
 
@@ -231,7 +197,7 @@ class Runtime:
 
     def banner(self, lang: str | None) -> str:
         """The status line above the chat: vectors being built or failed; "" when all is well."""
-        texts = _VECTORS["en" if lang == "en" else "nb"]
+        texts = VECTORS["en" if lang == "en" else "nb"]
         if self.embedding:
             done, total = self.vector_progress
             sep = "\u00a0" if lang != "en" else ","  # 1 200 (nb) / 1,200 (en)

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .answer import Lang
+from .texts.messages import REFUSALS
 
 MAX_QUESTION_CHARS = 4000
 
@@ -163,43 +164,8 @@ class ScopeDecision:
     message: str = ""  # what the user reads
 
 
-_MESSAGES = {
-    "nb": {
-        "empty": "Skriv inn et spørsmål eller beskriv saken din, så hjelper jeg deg.",
-        "too_long": f"Spørsmålet er for langt (over {MAX_QUESTION_CHARS} tegn). Korte ned teksten, eller beskriv "
-        "saken med skjemaet.",
-        "language": "Samskap svarer på norsk (bokmål og nynorsk) og engelsk. Skriv spørsmålet på ett av disse "
-        "språkene. (Samskap answers in Norwegian and English; please ask in one of these languages.)",
-        "extraction": "Jeg deler ikke instruksjonene mine. Spør meg gjerne om samskaping, metoder eller det "
-        "juridiske handlingsrommet i en sak.",
-        "off_topic": "Dette ligger utenfor det Samskap kan svare på. Jeg svarer på spørsmål om samskaping i "
-        "kommuner, metoder, og lovene i korpuset (blant annet kommuneloven, forvaltningsloven, "
-        "offentleglova, plan- og bygningsloven, personopplysningsloven og anskaffelsesregelverket).",
-        "vague": "Spørsmålet er for generelt til at jeg kan svare presist. Hvilken sak gjelder det? Beskriv "
-        "gjerne hva dere vil gjøre, hvem som er med, og om kommunen skal fatte vedtak.",
-        "person": "Jeg vurderer ikke enkeltpersoner. Spør meg gjerne om samskaping, metoder eller regelverket.",
-    },
-    "en": {
-        "empty": "Type a question or describe your case, and I will help.",
-        "too_long": f"The question is too long (over {MAX_QUESTION_CHARS} characters). Shorten it, or describe "
-        "the case with the form.",
-        "language": "Samskap answers in Norwegian (Bokmål and Nynorsk) and English. Please ask your question in "
-        "one of these languages.",
-        "extraction": "I do not share my instructions. Ask me about co-creation, methods or the legal scope "
-        "for a case.",
-        "off_topic": "This is outside what Samskap can answer. I answer questions about co-creation in "
-        "municipalities, methods, and the laws in the corpus (the Local Government Act, the Public "
-        "Administration Act, the Freedom of Information Act, planning, data protection and "
-        "procurement rules).",
-        "vague": "The question is too general for a precise answer. Which case is it about? Describe what you "
-        "want to do, who takes part, and whether the municipality makes a decision.",
-        "person": "I do not assess individuals. Ask me about co-creation, methods or the rules.",
-    },
-}
-
-
 def refusal(reason: str, lang: Lang) -> ScopeDecision:
-    return ScopeDecision(True, reason, _MESSAGES[lang][reason])
+    return ScopeDecision(True, reason, REFUSALS[lang][reason].format(max=MAX_QUESTION_CHARS))
 
 
 def check_scope(

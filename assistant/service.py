@@ -18,6 +18,7 @@ from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Retriever
 from .scope import check_scope, clean_question, instructs_a_model
 from .textproc import tokenize
+from .texts.messages import LLM_FALLBACK, WITHHELD, WITHHELD_NOTICE
 
 
 class Assistant:
@@ -128,24 +129,6 @@ class Assistant:
         if any(c.basis == "lov" for c in answer.citations) and NOTICE[lang] not in text:
             text = f"{text}\n\n{NOTICE[lang]}"
         answer.text, answer.summary, answer.engine = text, _summary_of(text, answer.summary), "llm"
-
-
-WITHHELD = {
-    "nb": "(Teksten er holdt tilbake fordi den inneholder instrukser rettet mot en språkmodell.)",
-    "en": "(Text withheld because it contains instructions aimed at a language model.)",
-}
-WITHHELD_NOTICE = {
-    "nb": "Kilde {numbers} inneholder tekst som ligner instrukser til en språkmodell. Den ble ikke sendt til "
-    "språkmodellen, men er sitert som innhold.",
-    "en": "Source {numbers} contains text that looks like instructions to a language model. It was not sent "
-    "to the model, but is quoted as content.",
-}
-LLM_FALLBACK = {
-    "nb": "Språkmodellen kunne ikke brukes til dette svaret, så svaret under er laget uten språkmodell, "
-    "direkte fra kildene.",
-    "en": "The language model could not be used for this answer, so the answer below was composed without it, "
-    "directly from the sources.",
-}
 
 
 MAX_LLM_SOURCES = 8

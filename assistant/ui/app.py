@@ -12,6 +12,7 @@ from ..answer import Answer, Lang
 from ..config import Settings, set_offline_defaults
 from ..export import EXPORT_MAX_AGE_S, export_files
 from ..runtime import AssistantFactory, Runtime, turns_from_messages
+from ..texts.ui import CITATION_HEADERS, INVOLVED, TEXTS, UPLOAD, role_choices, tr, ui_lang, yes_no
 from ..uploads import UPLOAD_TYPES, add_uploads
 from .render import (
     about_markdown,
@@ -27,7 +28,6 @@ from .render import (
     side_panel,
     stream_answer,
 )
-from .texts import CITATION_HEADERS, INVOLVED, TEXTS, UPLOAD, role_choices, tr, ui_lang, yes_no
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 from ..answer import Answer
 from ..ingest.provenance import fetch_dates
-from ..texts import BASIS_LABEL, VERDICT_LABEL, T
-from ..uploads import UPLOAD_DIR
-from .texts import (
+from ..texts.answer import BASIS_LABEL, VERDICT_LABEL, T
+from ..texts.ui import (
     ABOUT,
     CARD_HEADS,
     CASE_SENTENCES,
@@ -30,6 +29,7 @@ from .texts import (
     tr,
     ui_lang,
 )
+from ..uploads import UPLOAD_DIR
 
 if TYPE_CHECKING:
     from ..config import Settings
