@@ -72,6 +72,7 @@ class Answer:
     role: Role = "prosjektleder"
     refused: bool = False
     refusal_reason: str | None = None
+    kind: str = ""  # what the answer leads with: legal | case | method | source | none (compose.answer_kind)
     summary: str = ""  # the answer in at most three sentences, with [n] markers
     text: str = ""  # what the chat shows unfolded (starts with the summary)
     details: str = ""  # the rest: folded in the chat, complete in exports

@@ -63,6 +63,7 @@ _ASKS_METHOD = re.compile(
 
 @dataclass
 class Composition:
+    kind: str
     summary: str
     text: str
     details: str
@@ -124,6 +125,7 @@ def compose(
     if any(c.basis == "lov" for c in book.items):
         text.append(NOTICE[lang])
     return Composition(
+        kind=kind,
         summary=summary,
         text="\n\n".join(p for p in text if p),
         details="\n\n".join(p for p in details if p),
@@ -377,7 +379,7 @@ def _methods_brief(catalogue: Catalogue, methods: list[MethodMatch], book: Citat
 def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
     why = [_claim(entry.summary, book, lang)] + [_claim(i, book, lang) for i in _relevant(entry.fits_when, question, lang, 2)]
     if match.cues:  # what in the question pointed here: Samskap's own inference, shown as such
-        matched = ", ".join(f"«{c}»" for c in match.cues[:5])
+        matched = ", ".join(f"«{c}»" for c in list(dict.fromkeys(match.cues))[:5])
         why.append(f"{label('vurdering', lang)}: " + (f"the case mentions {matched}" if lang == "en"
                                                        else f"saken nevner {matched}"))
     caveats = [_claim(i, book, lang) for i in _relevant(entry.org_caveats, question, lang, 2)]

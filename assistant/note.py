@@ -188,11 +188,11 @@ def build_note(
     laws = rests_on(answer, summary)
     if laws:
         note.sections.append(Section(t["legal"], [b for c in laws for b in _law_blocks(c, lang)]))
-    if answer.methods:
+    if answer.methods and answer.kind in ("case", "method"):  # a method only when the answer recommends one
         note.sections.append(_method(answer, by_number, lang))
     if answer.open_questions:
         note.sections.append(Section(t["open"], [ItemList([inline(q) for q in answer.open_questions])]))
-    if answer.citations:
+    if answer.citations:  # all of the answer's sources, also those only its details cite (the note is complete)
         note.sections.append(Section(t["sources"], [ItemList([_source(c, lang) for c in answer.citations])]))
     note.closing.append(Paragraph(inline(NOTICE[lang]), "notice"))
     if answer.law_citations and laws_fetched:
@@ -217,13 +217,14 @@ def _basis_line(summary: str, by_number: Mapping[int, Citation], lang: Lang) -> 
 
 
 def rests_on(answer: Answer, summary: str = "") -> list[Citation]:
-    """The law paragraphs the answer rests on: those the short answer cites, those a legal statement or a
-    fit criterion cites (statements give a citation its kind), and — when none of these — every law citation.
-    Passages quoted only as background stay under «Kilder»."""
+    """The law paragraphs the answer rests on: those its unfolded text (summary, key points, the role's
+    section) or a fit criterion cites; without those, every law citation. The rest of the law cited in the
+    details stays under «Kilder»."""
     laws = answer.law_citations
     in_summary = set(markers(summary or answer.summary))
+    in_text = set(markers(answer.text)) | in_summary
     criteria = {k for c in (answer.fit.criteria if answer.fit else []) for k in c.cites}
-    chosen = [c for c in laws if c.number in in_summary or c.kind or c.key in criteria]
+    chosen = [c for c in laws if c.number in in_text or c.key in criteria]
     chosen = chosen or laws
     return sorted(chosen, key=lambda c: (c.number not in in_summary, c.number))
 

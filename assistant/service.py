@@ -84,7 +84,7 @@ class Assistant:
             legal=legal,
             hits=hits,
         )
-        answer.summary, answer.text, answer.details = result.summary, result.text, result.details
+        answer.kind, answer.summary, answer.text, answer.details = result.kind, result.summary, result.text, result.details
         answer.open_questions = result.open_questions
         answer.methods, answer.citations = result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None

@@ -57,11 +57,13 @@ TASK_COMMITTEE = MethodAdvice(
 LEGAL = Answer(
     question="Må møtene i et oppgaveutvalg være åpne for publikum?", role="jurist",
     summary="Ja. Møter i folkevalgte organer er åpne [1], med mindre § 11-5 gir grunnlag for å lukke dem [2].",
-    text="**Kort svar:** Ja …", citations=[S11_5, S11_5_CLOSE, FVL_13, BACKGROUND_LAW, THESIS],
+    text="**Kort svar:** Ja … [1] [2]\n\n### Rettslig grunnlag\n- Forvaltningsloven § 13 [3]",
+    details="### Fra kildene\n- Plan- og bygningsloven § 5-1 [4]; oppgaven [5]",
+    citations=[S11_5, S11_5_CLOSE, FVL_13, BACKGROUND_LAW, THESIS],
     open_questions=["Er oppgaveutvalget et folkevalgt organ etter kommuneloven § 5-1, eller en uformell gruppe?"],
 )
 METHOD = Answer(
-    question="Hvilken metode passer for å utvikle politikk sammen med innbyggere?",
+    question="Hvilken metode passer for å utvikle politikk sammen med innbyggere?", kind="method",
     summary="Best egnet er **Oppgaveutvalg** [5].", methods=[TASK_COMMITTEE,
                                                          MethodAdvice("living_lab", "Living lab", 0.4)],
     citations=[THESIS],
@@ -69,7 +71,7 @@ METHOD = Answer(
 CASE = {"Hva er utfordringen?": "Et nytt tilbud for eldre som bor hjemme", "Hvem er involvert?": "frivillige",
         "Skal kommunen treffe vedtak?": "Nei", "Tidsramme": ""}
 CASE_ANSWER = Answer(
-    question="Vår sak: Et nytt tilbud for eldre som bor hjemme. Involverte: frivillige.",
+    question="Vår sak: Et nytt tilbud for eldre som bor hjemme. Involverte: frivillige.", kind="case",
     summary="Ja – saken egner seg for samskaping [6]. Start med **Oppgaveutvalg**.",
     fit=Fit("suited", ["Saken er en sammensatt samfunnsutfordring."], criteria=[
         Criterion("wicked", "Sammensatt samfunnsproblem", "met", "«eldre som bor hjemme»", ["strategi/helseplan/1"]),
@@ -77,6 +79,7 @@ CASE_ANSWER = Answer(
         Criterion("partners", "Flere aktører utenfor kommunen", "unknown", "bare frivillige er nevnt"),
         Criterion("personal", "Lite personopplysninger", "not_met", "helseopplysninger om eldre", ["lov/1967-02-10/§13"]),
     ]),
+    text="**Kort svar:** Ja – saken egner seg for samskaping [6].\n\n### Rettslig grunnlag\n- Kommuneloven § 11-5 [1]",
     methods=[TASK_COMMITTEE], citations=[S11_5, FVL_13, THESIS, STRATEGY],
 )
 ENGLISH = Answer(
