@@ -41,6 +41,7 @@ def sample_answer(text: str = "**Kort svar:** Ja [1][2].") -> Answer:
     return Answer(
         question="Kan vi opprette et oppgaveutvalg med innbyggere?",
         language="nb",
+        kind="case",
         role="jurist",
         text=text,
         fit=Fit("depends", ["Kommunen skal treffe vedtak i saken."]),
