@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .advisor import FitAssessment, MethodMatch, matches
 from .answer import Basis, Citation, Lang, MethodAdvice
-from .catalogue import Catalogue, Claim, LegalEntry, Method, Statement
+from .catalogue import Catalogue, LegalEntry, Statement
 from .evidence import (
     CitationBook,
     Sentence,
@@ -30,7 +30,20 @@ from .evidence import (
 from .index import Index
 from .question import ParsedQuestion
 from .retrieve import Hit
-from .textproc import tokenize
+from .sections import (
+    ROLE_QUOTE,
+    checklist,
+    claim_text,
+    fit_section,
+    law_section,
+    law_text,
+    method_advice,
+    method_section,
+    methods_brief,
+    passages,
+    relevant,
+    sources,
+)
 from .texts.answer import BASIS_LABEL, KIND_LABEL, NOTICE, VERDICT_LABEL, VERDICT_LEAD, T, label
 
 __all__ = ["BASIS_LABEL", "KIND_LABEL", "NOTICE", "VERDICT_LABEL", "Composition", "compose"]
@@ -47,8 +60,6 @@ POINT_QUOTE = 240
 LAW_CANDIDATES = 5  # law paragraphs among the top hits that may carry a legal summary
 STATEMENT_WEIGHT = 1.0  # a curated statement that answers the question makes its paragraph decisive
 TRIGGER_WEIGHT = 0.1  # the question uses a legal entry's own words
-ROLE_QUOTE = 320
-MORE_PASSAGES = 10  # retrieved passages listed in the details when the answer has not cited them
 
 # "Kan …?" / "Må …?": a yes/no question whose modal verb a curated statement of the same kind answers.
 _MODAL = re.compile(r"^\s*(kan|kunne|får|may|can|could|må|skal|trenger|must|shall|need)\b", re.IGNORECASE)
@@ -97,31 +108,31 @@ def compose(
     points = plan.key_points(fit, methods)
 
     def advise() -> list[MethodAdvice]:  # called where the methods are first shown, so citations stay in order
-        return [_method_advice(catalogue.method(m.id), m, book, lang, question.text) for m in methods[:3]]
+        return [method_advice(catalogue.method(m.id), m, book, lang, question.text) for m in methods[:3]]
 
     # Open questions of the entries whose statements the answer shows (not of every entry retrieved).
     shown_entries = [e for e in legal if any(s.quote in plan.used for s in e.statements)]
     open_questions = list(dict.fromkeys(q.text(lang) for e in shown_entries[:3] for q in e.open_questions[:2]))
     if role == "jurist" or kind == "legal":
-        role_part = _law_section(book, lang, 4 if role == "jurist" else 2, shown=summary)
+        role_part = law_section(book, lang, 4 if role == "jurist" else 2, shown=summary)
         if role == "jurist" and open_questions:
             role_part.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
         if role != "jurist" and kind == "legal":
-            role_part += _fit_section(fit, book, lang, 1)
+            role_part += fit_section(fit, book, lang, 1)
     else:
-        role_part = _methods_brief(catalogue, methods[:2], book, lang) if kind in ("case", "method") else []
+        role_part = methods_brief(catalogue, methods[:2], book, lang) if kind in ("case", "method") else []
     in_text = len(book.items)
     text = [f"**{T[lang]['short']}:** {summary}", *points, *role_part,
-            _sources(book.items[:in_text], lang, "sources")]
+            sources(book.items[:in_text], lang, "sources")]
 
-    details = _fit_section(fit, book, lang) + _law_text([h.key for h in hits if h.direct][:2], book, lang)
+    details = fit_section(fit, book, lang) + law_text([h.key for h in hits if h.direct][:2], book, lang)
     details += _legal_more(plan, legal, book, lang)
     if role != "jurist" and open_questions:
         details.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
     advice = advise()
-    details += _method_section(advice, lang) + _checklist(catalogue, methods, book, lang)
-    details += _passages(hits, ranked, book, question.text, lang)
-    details.append(_sources(book.items[in_text:], lang, "more_sources"))
+    details += method_section(advice, lang) + checklist(catalogue, methods, book, lang)
+    details += passages(hits, ranked, book, question.text, lang)
+    details.append(sources(book.items[in_text:], lang, "more_sources"))
     if any(c.basis == "lov" for c in book.items):
         text.append(NOTICE[lang])
     return Composition(
@@ -281,8 +292,8 @@ class _Plan:
                 points.append(f"{label(basis, lang)}: {reason.text} {self.book.cite_all(reason.cites, reason.text)}")
         if methods and self.kind == "method":
             method = self.catalogue.method(methods[0].id)
-            for claim in _relevant(method.fits_when, self.question.text, lang, 2):
-                points.append(f"{label(claim.basis, lang)}: {_claim(claim, self.book, lang)}")
+            for claim in relevant(method.fits_when, self.question.text, lang, 2):
+                points.append(f"{label(claim.basis, lang)}: {claim_text(claim, self.book, lang)}")
         floor = max(MIN_COVERAGE, RELATIVE_COVERAGE * max((s.coverage for s in self.ranked), default=0.0))
         best_sentence = {s.key: s for s in best_per_passage(self.ranked)}
         for key in self.passages():
@@ -320,117 +331,6 @@ class _Plan:
         return any(c.key == key for c in self.book.items)
 
 
-def _relevant(items: list[Claim], question: str, lang: Lang, n: int) -> list[Claim]:
-    asked = set(tokenize(question))
-    return sorted(items, key=lambda it: -len(asked & set(tokenize(it.text(lang)))))[:n]
-
-
-def _claim(item: Claim, book: CitationBook, lang: Lang) -> str:
-    lead = f"{label(item.basis, lang)}: " if item.source_note else ""  # Samskap's inference says so
-    return f"{lead}{item.text(lang)} {book.cite_all(list(item.cites), item.text(lang))}".strip()
-
-
-def _law_section(book: CitationBook, lang: Lang, limit: int, shown: str = "") -> list[str]:
-    """The law paragraphs cited so far, quoted with kind, version and link (the lawyer's section); a quote
-    already `shown` (in the summary) is not repeated."""
-    laws = [c for c in book.items if c.basis == "lov" or c.key.startswith(("lov/", "forskrift/"))][:limit]
-    if not laws:
-        return []
-    lines = [f"### {T[lang]['legal']}"]
-    for c in laws:
-        kind = f" · {KIND_LABEL[lang][c.kind]}" if c.kind in KIND_LABEL[lang] else ""
-        warning = f"\n  ⚠ {c.warning}" if c.warning else ""
-        quote = "" if f"«{c.quote[:60]}" in shown else f"\n  > «{clip(c.quote, ROLE_QUOTE)}»"
-        lines.append(f"- **{c.title}** [{c.number}]{kind} · {c.version} · [lovdata.no]({c.url}){quote}{warning}")
-    return ["\n".join(lines)]
-
-
-def _fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang, reasons: int = 9) -> list[str]:
-    if fit is None:
-        return []
-    lines = [f"### {T[lang]['fit']} {VERDICT_LABEL[lang][fit.verdict]}"]
-    for reason in fit.reasons[:reasons]:
-        basis: Basis = "lov" if all(c.startswith(("lov/", "forskrift/")) for c in reason.cites) else "forskning"
-        lines.append(f"- {label(basis, lang)}: {reason.text} {book.cite_all(reason.cites, reason.text)}")
-    return ["\n".join(lines)]
-
-
-def _brief(item: Claim, book: CitationBook, lang: Lang) -> str:
-    """A claim's first sentence with its first source (the full claim is in the details)."""
-    first = (sentences(item.text(lang), 0) or [item.text(lang)])[0]
-    lead = f"{label(item.basis, lang)}: " if item.source_note else ""
-    return f"{lead}{first} {book.cite_all(list(item.cites[:1]), first)}".strip()
-
-
-def _methods_brief(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
-    """One or two methods with their first steps, in short (the project leader's section)."""
-    if not methods:
-        return []
-    t = T[lang]
-    lines = [f"### {t['method_steps']}"]
-    for number, match in enumerate(methods, start=1):
-        method = catalogue.method(match.id)
-        lines.append(f"{number}. **{method.name.text(lang)}** — {label('forskning', lang)}: "
-                     f"{_brief(method.summary, book, lang)}")
-        lines += [f"   - {t['start']}: {_brief(step, book, lang)}" for step in method.steps[: 2 if number == 1 else 1]]
-    return ["\n".join(lines)]
-
-
-def _method_advice(entry: Method, match: MethodMatch, book: CitationBook, lang: Lang, question: str) -> MethodAdvice:
-    why = [_claim(entry.summary, book, lang)] + [_claim(i, book, lang) for i in _relevant(entry.fits_when, question, lang, 2)]
-    if match.cues:  # what in the question pointed here: Samskap's own inference, shown as such
-        matched = ", ".join(f"«{c}»" for c in list(dict.fromkeys(match.cues))[:5])
-        why.append(f"{label('vurdering', lang)}: " + (f"the case mentions {matched}" if lang == "en"
-                                                       else f"saken nevner {matched}"))
-    caveats = [_claim(i, book, lang) for i in _relevant(entry.org_caveats, question, lang, 2)]
-    caveats += [_claim(i, book, lang) for i in entry.not_when[:1]]
-    cites = list(dict.fromkeys([*entry.summary.cites, *entry.evidence]))
-    return MethodAdvice(
-        id=entry.id,
-        name=entry.name.text(lang),
-        score=match.score,
-        why=why,
-        caveats=caveats,
-        citations=[k for k in cites if k in book.index.by_key],
-        steps=[_claim(i, book, lang) for i in entry.steps[:3]],
-    )
-
-
-def _method_section(methods: list[MethodAdvice], lang: Lang) -> list[str]:
-    if not methods:
-        return []
-    t = T[lang]
-    lines = [f"### {t['methods']}"]
-    for number, method in enumerate(methods, start=1):
-        lines.append(f"{number}. **{method.name}** — {label('forskning', lang)}: {method.why[0]}")
-        lines += [f"   - {t['why']}: {why}" for why in method.why[1:]]
-        lines += [f"   - {t['start']}: {step}" for step in method.steps]
-        lines += [f"   - {t['caveats']}: {caveat}" for caveat in method.caveats]
-    return ["\n".join(lines)]
-
-
-def _checklist(catalogue: Catalogue, methods: list[MethodMatch], book: CitationBook, lang: Lang) -> list[str]:
-    items = catalogue.method(methods[0].id).legal_caveats[:5] if methods else []
-    if not items:
-        return []
-    lines = [f"- [ ] {label('vurdering', lang)}: {_claim(item, book, lang)}" for item in items]
-    return [f"### {T[lang]['checklist']}\n" + "\n".join(lines)]
-
-
-def _law_text(keys: list[str], book: CitationBook, lang: Lang) -> list[str]:
-    """Full text of paragraphs the question names, with version and link."""
-    out = []
-    for key in keys:
-        first = book.index.by_key[key][0]
-        marker = book.cite(key, quote=(sentences(first.text) or [""])[0])
-        body = "\n".join("> " + line if line else ">" for line in first.text.splitlines())
-        header = f"### {T[lang]['law_text']}: {first.title} {marker}\n{label('lov', lang)} · {first.version_label}"
-        warning = next(c.warning for c in book.items if c.key == key)
-        header += f" · [lovdata.no]({first.url})" + (f"\n\n⚠ {warning}" if warning else "")
-        out.append(f"{header}\n\n{body}")
-    return out
-
-
 def _legal_more(plan: _Plan, legal: list[LegalEntry], book: CitationBook, lang: Lang) -> list[str]:
     """The rest of the relevant legal entries: statements not shown yet, and the thesis against today's law."""
     t, blocks, differences = T[lang], [], []
@@ -447,32 +347,8 @@ def _legal_more(plan: _Plan, legal: list[LegalEntry], book: CitationBook, lang: 
         if lines:
             blocks.append(f"**{entry.topic.text(lang)}**\n" + "\n".join(lines))
         if entry.thesis_vs_law:
-            differences.append(f"- {label('vurdering', lang)}: {_claim(entry.thesis_vs_law, book, lang)}")
+            differences.append(f"- {label('vurdering', lang)}: {claim_text(entry.thesis_vs_law, book, lang)}")
     out = [f"### {t['legal_more']}\n\n" + "\n\n".join(blocks)] if blocks else []
     return out + ([f"### {t['differ']}\n" + "\n".join(differences)] if differences else [])
 
 
-def _passages(hits: Sequence[Hit], ranked: Sequence[Sentence], book: CitationBook, question: str, lang: Lang
-              ) -> list[str]:
-    """The other retrieved passages the answer has not cited, in retrieval order, each with its sentence
-    that best matches the question."""
-    best = {s.key: s.text for s in best_per_passage(ranked)}
-    lines: list[str] = []
-    for hit in hits[:MORE_PASSAGES]:
-        if any(c.key == hit.key for c in book.items):
-            continue
-        quote = best.get(hit.key) or best_quote(book.index.by_key[hit.key], question)
-        marker = book.cite(hit.key, quote=quote)
-        title = short_title(hit.chunk.title)
-        lines.append(f"- {label(basis_of(hit.chunk), lang)} · {title}: «{clip(quote, ROLE_QUOTE)}» {marker}")
-    return [f"### {T[lang]['passages']}\n" + "\n".join(lines)] if lines else []
-
-
-def _sources(items: Sequence[Citation], lang: Lang, heading: str) -> str:
-    if not items:
-        return ""
-    lines = [f"### {T[lang][heading]}"]
-    for item in items:
-        extra = f" · {item.version}" if item.version else ""
-        lines.append(f"[{item.number}] {BASIS_LABEL[lang][item.basis]} · {short_title(item.title)}{extra}")
-    return "\n".join(lines)
