@@ -55,6 +55,20 @@ def clip(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " …"
 
 
+MAX_EXPANDED = 520  # a quoted fragment grows to its whole sentence when that is at most this long
+
+
+def whole_sentence(quote: str, chunks: Sequence[Chunk]) -> str:
+    """The sentence a quoted fragment («kommunalsjefer, etatssjefer og ledere …») belongs to, so a reader
+    sees the rule and not only its words; the fragment itself when the sentence is very long."""
+    fragment = norm(quote.removesuffix(" …"))
+    for chunk in chunks:
+        for sentence in sentences(chunk.text, 0):
+            if fragment in sentence and len(sentence) <= MAX_EXPANDED:
+                return sentence if sentence != fragment else quote
+    return quote
+
+
 def best_quote(chunks: list[Chunk], hint: str, max_chars: int = 320, window: int = 1) -> str:
     """The run of `window` consecutive sentences that best matches the hint; an exact substring
     of the passage (with whitespace collapsed)."""
@@ -175,6 +189,7 @@ class CitationBook:
         first = chunks[0]
         if not quote or not any(norm(quote.removesuffix(" …")) in norm(c.text) for c in chunks):
             quote = best_quote(chunks, hint or first.title)
+        quote = whole_sentence(quote, chunks)
         self.items.append(
             Citation(
                 key=key,
