@@ -151,7 +151,8 @@ def answer_kind(
 ) -> str:
     """What the answer leads with: a law paragraph (a legal question with law among the top passages), a
     fit verdict (a case), a method (asked for), the best passage (source), or nothing (none)."""
-    legal = bool(question.query and question.query.legal)
+    # A legal question, or any question from legal staff, leads with law when law is among the top passages.
+    legal = bool(question.query and question.query.legal) or question.role == "jurist"
     law_first = bool(hits) and hits[0].chunk.source_type == "law"
     if any(h.direct for h in hits) or (legal and any(h.chunk.source_type == "law" for h in hits[:LAW_CANDIDATES])):
         return "legal"
