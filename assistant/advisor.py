@@ -9,59 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from .answer import Fit, Lang
+from .answer import Clarify, Criterion, Fit, Lang
 from .catalogue import Catalogue, LegalEntry, Method
+from .criteria import DECIDING, Judged, judge, reason_text
+from .cues import matches
 from .question import ParsedQuestion
-from .textproc import tokenize
-from .texts.answer import ACTOR_NAMES, FIT_REASONS
+from .texts.answer import FIT_REASONS
 
+_COCREATION = re.compile(r"samskap|co-?creat")  # the corpus's own word (and its English) for what is judged
 EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
-
-
-def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
-    cleaned = sorted({p.lower().strip() for p in phrases if p and p.strip()}, key=len, reverse=True)
-    if not cleaned:
-        return None
-    body = "|".join(re.escape(p) for p in cleaned)
-    return re.compile(rf"(?<![\wæøå])(?:{body})(?![\wæøå])")
-
-
-@lru_cache(maxsize=512)
-def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    return _phrase_pattern(list(phrases))
-
-
-def matches(text: str | ParsedQuestion, phrases: list[str]) -> list[str]:
-    """Cue phrases found in text: exact whole words, or (for several words) their stems in order, close."""
-    lowered, stems = (
-        (text.lowered, text.stems) if isinstance(text, ParsedQuestion) else (text.lower(), tokenize(text))
-    )
-    pattern = _compiled(tuple(phrases))
-    found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(lowered))) if pattern else []
-    for phrase in phrases:
-        parts = tokenize(phrase)
-        if len(parts) > 1 and phrase.lower() not in found and _near(parts, stems):
-            found.append(phrase.lower())
-    return found
-
-
-def _near(parts: list[str], stems: Sequence[str], slack: int = 2) -> bool:
-    """The stems of a phrase occur in the text in the same order, with at most `slack` words between."""
-    for start, stem in enumerate(stems):
-        if stem != parts[0]:
-            continue
-        pos, ok = start, True
-        for part in parts[1:]:
-            window = stems[pos + 1 : pos + 2 + slack]
-            if part not in window:
-                ok = False
-                break
-            pos = pos + 1 + window.index(part)
-        if ok:
-            return True
-    return False
 
 
 @dataclass
@@ -91,9 +48,11 @@ class Reason:
 class FitAssessment:
     verdict: str
     reasons: list[Reason]
+    criteria: list[Criterion] = field(default_factory=list)
+    clarify: Clarify | None = None  # the deciding criterion is unknown: ask it
 
     def as_fit(self) -> Fit:
-        return Fit(verdict=self.verdict, reasons=[r.text for r in self.reasons])  # type: ignore[arg-type]
+        return Fit(verdict=self.verdict, reasons=[r.text for r in self.reasons], criteria=self.criteria)  # type: ignore[arg-type]
 
 
 def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
@@ -103,60 +62,78 @@ def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
     return Reason(spec.text(lang), list(spec.cites))
 
 
-def assess_fit(question: ParsedQuestion, features: Features, catalogue: Catalogue) -> FitAssessment | None:
-    """Fit verdict following the thesis (5.1): complex problems yes, exercise of authority no."""
-    is_case = question.co_creating_case or (
-        question.case_markers
-        and any(features.has(f) for f in ("authority", "planning", "wicked", "procurement", "individual"))
+def is_case(question: ParsedQuestion, judged: dict[str, Judged], features: Features) -> bool:
+    """A concrete case to judge: it speaks about co-creating here or answers a clarifying question; or it
+    asks about co-creation, or is the asker's own situation ("vi", "kommunen skal"), with a deciding
+    criterion met, a plan or a procurement in it."""
+    if question.co_creating_case or any(j.by == "fact" for j in judged.values()):
+        return True
+    met = any(judged[c].status == "met" for c in ("authority", "complex"))
+    about_cocreation = bool(_COCREATION.search(question.lowered))
+    return (about_cocreation or question.case_markers) and (
+        met or features.has("planning") or features.has("procurement")
     )
-    if not is_case:
+
+
+def assess_fit(
+    question: ParsedQuestion,
+    features: Features,
+    catalogue: Catalogue,
+    similarity: dict[str, float] | None = None,
+) -> FitAssessment | None:
+    """The fit verdict from the criteria (thesis 5.1): authority → not suited; a complex problem with actors
+    outside the municipality → suited; otherwise it depends, and an unknown deciding criterion is asked."""
+    judged = judge(question, catalogue, features.found, similarity)
+    if not is_case(question, judged, features):
         return None
     lang = question.lang
-    authority, planning, wicked = features.has("authority"), features.has("planning"), features.has("wicked")
+    status = {cid: j.status for cid, j in judged.items()}
     reasons: list[Reason] = []
-    if authority and not (planning or wicked or features.has("individual")):
+    ask: str | None = None
+
+    def add(cid: str) -> None:
+        spec = catalogue.criteria[cid]
+        reasons.append(Reason(reason_text(judged[cid], spec, lang, features.found), list(judged[cid].claim(spec).cites)))
+
+    authority_by_words = status["authority"] == "met" and judged["authority"].by in ("terms", "fact")
+    if status["authority"] == "met" and not (authority_by_words and status["complex"] == "met"
+                                              and judged["complex"].by in ("terms", "fact")):
         verdict = "not_suited"
-        reasons.append(_feature_reason(catalogue, "authority", lang))
-        reasons.append(
-            _reason("participation", lang, ["thesis/5.1", "lov/2008-06-27-71/§5-1"])
-        )
-    elif authority or planning or (features.has("procurement") and features.has("suppliers")):
+        add("authority")
+        reasons.append(_reason("participation", lang, ["thesis/5.1", "lov/2008-06-27-71/§5-1"]))
+    elif status["authority"] == "met":  # the decision is authority, the problem around it complex
         verdict = "depends"
-        if planning:
-            reasons.append(_feature_reason(catalogue, "planning", lang))
-        if authority:
-            reasons.append(_feature_reason(catalogue, "authority", lang))
-        if wicked:
-            reasons.append(_feature_reason(catalogue, "wicked", lang))
-        if features.has("procurement"):
-            reasons.append(
-                _reason("procurement", lang, ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"])
-            )
-        if features.has("individual") and not authority:
-            reasons.append(
-                _reason("individual_decision", lang, ["lov/1967-02-10/§2"])
-            )
-    elif wicked or len(features.external_actors) >= 2 or features.has("individual"):
+        add("authority")
+        add("complex")
+    elif features.has("planning"):  # plan work: statutory participation, decided by the council
+        verdict = "depends"
+        reasons.append(_feature_reason(catalogue, "planning", lang))
+        if status["complex"] == "met":
+            add("complex")
+    elif features.has("procurement") and features.has("suppliers"):
+        verdict = "depends"
+        reasons.append(_reason("procurement", lang, ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"]))
+    elif status["complex"] == "met" and status["actors"] == "met" and status["authority"] != "unknown":
         verdict = "suited"
-        if wicked:
-            reasons.append(_feature_reason(catalogue, "wicked", lang))
-        if features.external_actors:
-            actors = ", ".join(ACTOR_NAMES[lang][a] for a in features.external_actors)
-            reasons.append(
-                _reason("actors", lang, ["thesis/2.3"], actors=actors)
-            )
-        if features.has("individual"):
-            reasons.append(
-                _reason("individual_level", lang, ["thesis/4.2.8"])
-            )
+        add("complex")
+        add("actors")
     else:
         verdict = "depends"
-        reasons.append(
-            _reason("unclear", lang, ["thesis/5.1"])
-        )
+        ask = next((c for c in DECIDING if status[c] == "unknown"), None)
+        decided = [c for c in DECIDING if status[c] != "unknown"]
+        for cid in ([ask] if ask else []) + decided:
+            add(cid)
     if features.has("time_pressure"):
         reasons.append(_feature_reason(catalogue, "time_pressure", lang))
-    return FitAssessment(verdict, reasons)
+    criteria = [judged[cid].criterion(spec, lang) for cid, spec in catalogue.criteria.items()]
+    return FitAssessment(verdict, reasons, criteria, _clarify(catalogue, ask, lang) if ask else None)
+
+
+def _clarify(catalogue: Catalogue, cid: str, lang: Lang) -> Clarify | None:
+    spec = catalogue.criteria[cid]
+    if spec.question is None:
+        return None
+    return Clarify(spec.question.text(lang), list(spec.options.nb if lang == "nb" else spec.options.en))
 
 
 def _reason(key: str, lang: Lang, cites: list[str], **values: str) -> Reason:

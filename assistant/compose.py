@@ -34,6 +34,8 @@ from .sections import (
     ROLE_QUOTE,
     checklist,
     claim_text,
+    clarify_line,
+    criteria_section,
     fit_section,
     law_section,
     law_text,
@@ -120,9 +122,11 @@ def compose(
         if role != "jurist" and kind == "legal":
             role_part += fit_section(fit, book, lang, 1)
     else:
-        role_part = methods_brief(catalogue, methods[:2], book, lang) if kind in ("case", "method") else []
+        role_part = criteria_section(fit, lang) if kind == "case" else []
+        role_part += methods_brief(catalogue, methods[:2], book, lang) if kind in ("case", "method") else []
     in_text = len(book.items)
-    text = [f"**{T[lang]['short']}:** {summary}", *points, *role_part,
+    asked = clarify_line(fit, lang) if kind == "case" else ""
+    text = [f"**{T[lang]['short']}:** {summary}", asked, *points, *role_part,
             sources(book.items[:in_text], lang, "sources")]
 
     details = fit_section(fit, book, lang) + law_text([h.key for h in hits if h.direct][:2], book, lang)

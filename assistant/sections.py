@@ -22,7 +22,7 @@ from .evidence import (
 )
 from .retrieve import Hit
 from .textproc import tokenize
-from .texts.answer import BASIS_LABEL, KIND_LABEL, VERDICT_LABEL, T, label
+from .texts.answer import BASIS_LABEL, KIND_LABEL, STATUS_LABEL, VERDICT_LABEL, T, label
 
 ROLE_QUOTE = 320  # characters of a quote in the law section and the further passages
 MORE_PASSAGES = 10  # retrieved passages listed in the details when the answer has not cited them
@@ -61,6 +61,24 @@ def fit_section(fit: FitAssessment | None, book: CitationBook, lang: Lang, reaso
         basis: Basis = "lov" if all(c.startswith(("lov/", "forskrift/")) for c in reason.cites) else "forskning"
         lines.append(f"- {label(basis, lang)}: {reason.text} {book.cite_all(reason.cites, reason.text)}")
     return ["\n".join(lines)]
+
+
+def criteria_section(fit: FitAssessment | None, lang: Lang) -> list[str]:
+    """The fit criteria with their status and what decided each (the reasons, cited, are in the fit section)."""
+    if fit is None or not fit.criteria:
+        return []
+    lines = [f"### {T[lang]['criteria']}"]
+    for c in fit.criteria:
+        lines.append(f"- **{STATUS_LABEL[lang][c.status]}** · {c.label}" + (f" — {c.evidence}" if c.evidence else ""))
+    return ["\n".join(lines)]
+
+
+def clarify_line(fit: FitAssessment | None, lang: Lang) -> str:
+    """The question back when a deciding criterion is unknown, with its answer options."""
+    if fit is None or fit.clarify is None:
+        return ""
+    options = " / ".join(fit.clarify.options)
+    return f"**{T[lang]['clarify']}:** {fit.clarify.question}" + (f" ({options})" if options else "")
 
 
 def brief_text(item: Claim, book: CitationBook, lang: Lang) -> str:

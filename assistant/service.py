@@ -6,11 +6,14 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from .advisor import assess_fit, detect_features, legal_entries, rank_methods
 from .answer import Answer, Lang, Role
 from .catalogue import load_catalogue
 from .compose import MAX_SUMMARY, NOTICE, compose
 from .config import Settings
+from .criteria import DescriptionVectors
 from .embed import Embedder
 from .evidence import clip
 from .index import Index, open_index
@@ -29,6 +32,7 @@ class Assistant:
         self.index = index or open_index(settings, embedder)
         self.retriever = Retriever(self.index)
         self.catalogue = load_catalogue()
+        self._descriptions = DescriptionVectors()
 
     def _corpus_overlap(self, question: str) -> float:
         tokens = tokenize(question)
@@ -36,6 +40,15 @@ class Assistant:
             return 0.0
         vocab = self.index.bm25.vocabulary
         return sum(t in vocab for t in tokens) / len(tokens)
+
+    def _criteria_similarity(self, parsed: ParsedQuestion) -> dict[str, float] | None:
+        """The case's best similarity to each fit criterion's descriptions (None without vectors)."""
+        if not self.index.vector_count:
+            return None
+        descriptions = self._descriptions.get(self.catalogue, self.index.embedder)
+        vector = self.index.query_vector(parsed.query.text if parsed.query else parsed.search_text)
+        vector = vector / (np.linalg.norm(vector) or 1.0)
+        return {cid: float((m @ vector).max()) for cid, m in descriptions.items()}
 
     def ask(
         self,
@@ -69,7 +82,7 @@ class Assistant:
         t1 = time.perf_counter()
 
         features = detect_features(parsed, self.catalogue)
-        fit = assess_fit(parsed, features, self.catalogue)
+        fit = assess_fit(parsed, features, self.catalogue, self._criteria_similarity(parsed))
         methods = rank_methods(parsed, self.catalogue, retrieved)
         direct = [h.key for h in hits if h.direct]
         legal = legal_entries(parsed, self.catalogue, [m.id for m in methods], retrieved, direct)
@@ -88,6 +101,7 @@ class Assistant:
         answer.open_questions = result.open_questions
         answer.methods, answer.citations = result.methods, result.citations
         answer.fit = fit.as_fit() if fit else None
+        answer.clarify = fit.clarify if fit and result.kind == "case" else None
         answer.retrieved = retrieved
         if self.settings.llm_base_url:
             self._rewrite_with_llm(answer, parsed.history, on_token)

@@ -44,10 +44,19 @@ authority:
 citizens:
   cues: {nb: [innbyggere], en: [residents]}
 """
+CRITERIA = """\
+authority:
+  label: {nb: "Myndighet", en: "Authority"}
+  met: {nb: "Ja.", en: "Yes.", cites: [thesis/5.1]}
+  not_met: {nb: "Nei.", en: "No.", cites: [thesis/5.1]}
+  unknown: {nb: "Ukjent.", en: "Unknown.", cites: [thesis/5.1]}
+"""
 
 
-def folder(tmp_path: Path, methods: str = METHODS, legal: str = LEGAL, features: str = FEATURES) -> Path:
-    for name, text in (("methods.yaml", methods), ("legal.yaml", legal), ("features.yaml", features)):
+def folder(tmp_path: Path, methods: str = METHODS, legal: str = LEGAL, features: str = FEATURES,
+           criteria: str = CRITERIA) -> Path:
+    files = (("methods.yaml", methods), ("legal.yaml", legal), ("features.yaml", features), ("criteria.yaml", criteria))
+    for name, text in files:
         (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
 
@@ -70,6 +79,7 @@ def test_a_small_folder_loads_with_empty_lists_where_keys_are_absent(tmp_path: P
     assert entry.statements[0].kind == "kan" and entry.statements[0].amendment_note is None
     assert list(catalogue.features) == ["authority", "citizens"]
     assert catalogue.features["citizens"].reason is None
+    assert catalogue.criteria["authority"].question is None and catalogue.criteria["authority"].terms == Cues()
     assert catalogue.cite_keys() == {"thesis/2.4.3", "thesis/5.1", "lov/2018-06-22-83/§5-7"}
 
 

@@ -1,4 +1,4 @@
-"""The curated catalogue (methods.yaml, legal.yaml, features.yaml in this folder), typed and validated at load.
+"""The curated catalogue (methods.yaml, legal.yaml, features.yaml, criteria.yaml in this folder), typed and validated at load.
 
 Every entry kind is a pydantic model that forbids unknown keys, so a misspelled key in a YAML file
 fails when the catalogue is loaded, with a Norwegian message naming the file, the entry and the field.
@@ -116,6 +116,28 @@ class LegalEntry(_Entry):
     open_questions: list[Bilingual] = []
 
 
+class Facts(_Entry):
+    """The sentences an answer to a clarifying question adds to the case (criteria.yaml)."""
+
+    met: Bilingual
+    not_met: Bilingual
+    unknown: Bilingual
+
+
+class FitCriterion(_Entry):
+    """A criterion of the fit verdict (criteria.yaml): how it is recognised, asked about and explained."""
+
+    label: Bilingual
+    describe: Cues = Cues()  # descriptions compared with the case by meaning
+    terms: Cues = Cues()  # corpus words that show it outright
+    question: Bilingual | None = None  # asked when it decides and is unknown
+    options: Cues = Cues()
+    facts: Facts | None = None
+    met: Claim
+    not_met: Claim
+    unknown: Claim
+
+
 class Feature(_Entry):
     """A case feature (features.yaml), with the reason the fit verdict gives when it decides."""
 
@@ -128,6 +150,7 @@ class Catalogue:
     methods: list[Method]
     legal: list[LegalEntry]
     features: dict[str, Feature]  # in file order
+    criteria: dict[str, FitCriterion]  # in file order
 
     def method(self, method_id: str) -> Method:
         return next(m for m in self.methods if m.id == method_id)
@@ -137,7 +160,7 @@ class Catalogue:
 
     def cite_keys(self) -> set[str]:
         """Every cite key the catalogue points at (checked against the index by a test)."""
-        return set(_cite_keys([self.methods, self.legal, list(self.features.values())]))
+        return set(_cite_keys([self.methods, self.legal, list(self.features.values()), list(self.criteria.values())]))
 
 
 def _cite_keys(node: object) -> Iterator[str]:
@@ -165,14 +188,15 @@ class CatalogueError(ValueError):
 
 @lru_cache(maxsize=1)
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
-    """Read and validate methods.yaml, legal.yaml and features.yaml in `directory`; CatalogueError lists every problem."""
+    """Read and validate methods.yaml, legal.yaml, features.yaml and criteria.yaml in `directory`; CatalogueError lists every problem."""
     problems: list[str] = []
     methods = _entry_list(directory, "methods.yaml", Method, problems)
     legal = _entry_list(directory, "legal.yaml", LegalEntry, problems)
-    features = _feature_map(directory, "features.yaml", problems)
+    features = _entry_map(directory, "features.yaml", Feature, problems)
+    criteria = _entry_map(directory, "criteria.yaml", FitCriterion, problems)
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(methods, legal, features)
+    return Catalogue(methods, legal, features, criteria)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -205,19 +229,19 @@ def _entry_list(directory: Path, name: str, model: type[M], problems: list[str])
     return entries
 
 
-def _feature_map(directory: Path, name: str, problems: list[str]) -> dict[str, Feature]:
+def _entry_map(directory: Path, name: str, model: type[M], problems: list[str]) -> dict[str, M]:
     before = len(problems)
     raw = _read(directory, name, problems)
     if not isinstance(raw, dict):
         if len(problems) == before:  # not already reported as invalid YAML
             problems.append(f"{name}: filen må være en tabell med én oppføring per egenskap (navn: innhold)")
         return {}
-    features: dict[str, Feature] = {}
+    entries: dict[str, M] = {}
     for key, item in raw.items():
-        feature = _validate(Feature, item, f"{name}, oppføring «{key}»", problems)
-        if feature is not None:
-            features[str(key)] = feature
-    return features
+        entry = _validate(model, item, f"{name}, oppføring «{key}»", problems)
+        if entry is not None:
+            entries[str(key)] = entry
+    return entries
 
 
 def _validate(model: type[M], raw: object, where: str, problems: list[str]) -> M | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from ..ingest.base import Chunk
 from ..textproc import BM25Index
 from .storage import IndexUnavailable, chroma_client, current_generation_dir
 
+QUERY_VECTORS_KEPT = 64  # recent query embeddings kept (Index.query_vector)
 POST_FILTER_FACTOR = 4  # a filtered dense search first tries the unfiltered top 4k (see Index.dense)
 
 
@@ -35,6 +38,8 @@ class Index:
         self.vector_count = len(self.chunks) - missing_vectors(self.manifest)
         self._embedder = embedder
         self._collection: Any = None
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     @property
     def generation(self) -> str:
@@ -91,12 +96,25 @@ class Index:
         """
         if not self.vector_count:
             return []
-        vector = self.embedder.embed_query(query).tolist()
+        vector = self.query_vector(query).tolist()
         if where and mask is not None:
             kept = [(pos, sim) for pos, sim in self._query(vector, POST_FILTER_FACTOR * k, None) if mask[pos]]
             if len(kept) >= min(k, int(mask.sum())):
                 return kept[:k]
         return self._query(vector, k, where)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The text's query embedding; the last few are kept, so the stages of one answer embed it once."""
+        with self._vectors_lock:
+            if text in self._query_vectors:
+                self._query_vectors.move_to_end(text)
+                return self._query_vectors[text]
+        vector = self.embedder.embed_query(text)
+        with self._vectors_lock:
+            self._query_vectors[text] = vector
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> list[tuple[int, float]]:
         for attempt in (1, 2):

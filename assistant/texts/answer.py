@@ -38,6 +38,11 @@ VERDICT_LEAD = {
         "depends": "It depends.",
     },
 }
+# A fit criterion's status as shown beside it.
+STATUS_LABEL = {
+    "nb": {"met": "Ja", "not_met": "Nei", "unknown": "Ukjent"},
+    "en": {"met": "Yes", "not_met": "No", "unknown": "Unknown"},
+}
 KIND_LABEL = {
     "nb": {"skal": "Skal", "kan": "Kan", "kan_ikke": "Kan ikke", "krever_hjemmel": "Krever hjemmel", "merk": "Merk"},
     "en": {
@@ -51,6 +56,8 @@ KIND_LABEL = {
 T = {
     "nb": {
         "short": "Kort svar",
+        "clarify": "Spørsmål tilbake",
+        "criteria": "Kriteriene",
         "points": "Det viktigste",
         "fit": "Passer samskaping?",
         "methods": "Anbefalte metoder",
@@ -83,6 +90,8 @@ T = {
     },
     "en": {
         "short": "Short answer",
+        "clarify": "A question back",
+        "criteria": "The criteria",
         "points": "Key points",
         "fit": "Does co-creation fit?",
         "methods": "Recommended methods",

@@ -50,6 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "timeframe_hint": "f.eks. høsten 2026",
         "personal": "Behandles det personopplysninger?",
         "case_send": "Vurder saken",
+        "clarify_form": "Fyll ut saksskjemaet i stedet",
         "yes": "Ja",
         "no": "Nei",
         "unknown": "Vet ikke",
@@ -106,6 +107,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "timeframe_hint": "e.g. autumn 2026",  # not applied on a language switch yet (the field keeps the nb hint)
         "personal": "Will personal data be processed?",
         "case_send": "Assess the case",
+        "clarify_form": "Fill in the case form instead",
         "yes": "Yes",
         "no": "No",
         "unknown": "Don't know",
@@ -133,8 +135,6 @@ CASE_SENTENCES = {
     "nb": {
         "case": "Vår sak: {}",
         "involved": "Involverte: {}.",
-        "authority_yes": "Kommunen skal treffe vedtak (utøve offentlig myndighet) i saken.",
-        "authority_no": "Kommunen skal ikke treffe vedtak i saken.",
         "timeframe": "Tidsramme: {}.",
         "personal_data": "Det skal behandles personopplysninger om innbyggere.",
         "ask": "Egner samskaping seg, hvilken metode bør vi bruke, og hva er handlingsrommet etter loven?",
@@ -142,8 +142,6 @@ CASE_SENTENCES = {
     "en": {
         "case": "Our case: {}",
         "involved": "Involved: {}.",
-        "authority_yes": "The municipality will make an administrative decision (exercise public authority) in the case.",
-        "authority_no": "The municipality will not make an administrative decision in the case.",
         "timeframe": "Timeframe: {}.",
         "personal_data": "Personal data about citizens will be processed.",
         "ask": "Is co-creation suited, which method should we use, and what does the law allow?",

@@ -9,8 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..answer import Answer, Lang
+from ..catalogue import load_catalogue
 from ..config import Settings, set_offline_defaults
+from ..criteria import fact_for, stated_facts
 from ..export import EXPORT_MAX_AGE_S, export_files
+from ..question import parse_question
 from ..runtime import AssistantFactory, Runtime, turns_from_messages
 from ..texts.ui import CITATION_HEADERS, INVOLVED, TEXTS, UPLOAD, role_choices, tr, ui_lang, yes_no
 from ..uploads import UPLOAD_TYPES, add_uploads
@@ -32,6 +35,8 @@ from .render import (
 if TYPE_CHECKING:
     import gradio as gr
 
+CLARIFY_OPTIONS = 3  # answer buttons under a question back (Ja / Nei / Vet ikke)
+
 CSS = """
 .samskap-side .prose h3 { margin-top: 0.2em; }
 footer { display: none !important; }
@@ -49,9 +54,11 @@ def banner_outputs(runtime: Runtime, lang: str) -> tuple[Any, Any]:
     return gr.Markdown(text, visible=bool(text)), gr.Timer(active=runtime.embedding)
 
 
-def chat_turn(runtime: Runtime, message: str, role: str, lang: str, answers: list[Answer]) -> Iterator[Any]:
+def chat_turn(runtime: Runtime, message: str, role: str, lang: str, answers: list[Answer],
+              history: list[Answer] | None = None) -> Iterator[Any]:
     """Chat outputs while one question is answered: the question at once, a model's draft as it streams,
-    then the answer and its side panel. A failure is shown as a refused answer."""
+    then the answer and its side panel. A failure is shown as a refused answer. `history` is the
+    conversation the question is read with (default: every answer shown)."""
     message = (message or "").strip()
     if not message:
         yield chat_messages(answers), "", answers, *side_panel(answers[-1] if answers else None, lang)
@@ -59,7 +66,8 @@ def chat_turn(runtime: Runtime, message: str, role: str, lang: str, answers: lis
     yield chat_messages(answers, message), "", answers, *side_panel(None, lang)
     answer: Answer | None = None
     try:
-        for draft, answer in stream_answer(lambda on_token: runtime.ask(message, role, answers, on_token), lang):
+        context = answers if history is None else history
+        for draft, answer in stream_answer(lambda on_token: runtime.ask(message, role, context, on_token), lang):
             if answer is None:
                 yield chat_messages(answers, message, draft), "", answers, *side_panel(None, lang)
     except Exception as exc:
@@ -83,6 +91,48 @@ def case_turn(runtime: Runtime, problem: str, involved: list[str], authority: st
             t["authority"]: authority, t["timeframe"]: timeframe.strip(), t["personal"]: personal}
     for out in chat_turn(runtime, text, role, lang, answers):
         yield (*out, case, gr.Tabs(selected="chat"))
+
+
+def clarify_outputs(answers: list[Answer]) -> tuple[Any, ...]:
+    """The question back of the last answer, with one button per answer option (hidden when there is none)."""
+    import gradio as gr
+
+    clarify = answers[-1].clarify if answers else None
+    options = clarify.options[:CLARIFY_OPTIONS] if clarify else []
+    buttons = [gr.Button(value=options[i] if i < len(options) else "", visible=i < len(options))
+               for i in range(CLARIFY_OPTIONS)]
+    return gr.Row(visible=clarify is not None), f"**{clarify.question}**" if clarify else "", *buttons
+
+
+def clarified_question(answers: list[Answer], option: int) -> tuple[str, str | None]:
+    """The last question with the chosen answer added as a fact: (the new question, the criterion answered)."""
+    last = answers[-1]
+    assert last.clarify is not None
+    found = fact_for(load_catalogue(), last.clarify.question, option, last.language)
+    if found is None:
+        return f"{last.question}\n{last.clarify.question} {last.clarify.options[option]}", None
+    criterion, fact = found
+    return f"{last.question}\n{fact}", criterion
+
+
+def clarify_turn(runtime: Runtime, option: int, role: str, lang: str, answers: list[Answer]) -> Iterator[Any]:
+    """An answer option clicked: the case asked again with that fact, read without the answer it replaces."""
+    if not answers or answers[-1].clarify is None or option >= len(answers[-1].clarify.options):
+        return
+    message, _ = clarified_question(answers, option)
+    yield from chat_turn(runtime, message, role, lang, answers, history=answers[:-1])
+
+
+def case_form_from_chat(answers: list[Answer], lang: str) -> tuple[Any, ...]:
+    """The case form pre-filled from the last case in the chat (its text, and its answer on authority)."""
+    import gradio as gr
+
+    if not answers:
+        return gr.Textbox(), gr.Radio(), gr.Tabs(selected="case")
+    facts, text = stated_facts(parse_question(answers[-1].question), load_catalogue())
+    t = TEXTS[ui_lang(lang)]
+    choice = {"met": t["yes"], "not_met": t["no"]}.get(facts.get("authority", ("unknown", ""))[0], t["unknown"])
+    return gr.Textbox(value=text.strip()), gr.Radio(value=choice), gr.Tabs(selected="case")
 
 
 def new_conversation(lang_value: str) -> tuple[Any, ...]:
@@ -270,6 +320,12 @@ def create_app(
                         with gr.Row():
                             send = gr.Button(t["send"], variant="primary", elem_id="send")
                             new = gr.Button(t["new"], elem_id="new")
+                        with gr.Column(visible=False, elem_id="clarify") as clarify_box:
+                            clarify_q = gr.Markdown(elem_id="clarify-question")
+                            with gr.Row():
+                                options = [gr.Button(visible=False, elem_id=f"clarify-{i}", size="sm")
+                                           for i in range(CLARIFY_OPTIONS)]
+                                to_form = gr.Button(t["clarify_form"], elem_id="clarify-form", size="sm")
                         with gr.Accordion(t["feedback"], open=False, elem_id="feedback") as fb_box:
                             with gr.Row():
                                 up = gr.Button(t["up"], elem_id="fb-up")
@@ -323,16 +379,26 @@ def create_app(
 
         side_outputs = [badge, methods, legal, table, detail]
         chat_outputs = [chatbot, question, answers_state, *side_outputs]
-        for event in (
+        events = [
             send.click(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private"),
             question.submit(respond, [question, role, lang, answers_state], chat_outputs, api_visibility="private"),
             case_send.click(respond_case, [problem, involved, authority, timeframe, personal, role, lang,
                                            answers_state], [*chat_outputs, case_state, tabs], api_visibility="private"),
-        ):
+        ]
+        for number, button in enumerate(options):
+            def choose(role_value: str, lang_value: str, answers: list[Answer], option: int = number) -> Iterator[Any]:
+                yield from clarify_turn(runtime, option, role_value, lang_value, answers)
+
+            events.append(button.click(choose, [role, lang, answers_state], chat_outputs, api_visibility="private"))
+        for event in events:
+            event.then(clarify_outputs, [answers_state], [clarify_box, clarify_q, *options], api_visibility="private")
             event.then(None, js=SHOW_ANSWER_START)
+        to_form.click(case_form_from_chat, [answers_state, lang],
+                      [problem, authority, tabs], api_visibility="private")
         cleared = [chatbot, question, answers_state, case_state, *side_outputs, files, fb_status]
         chatbot.clear(new_conversation, [lang], cleared, api_visibility="private")
-        new.click(new_conversation, [lang], cleared, api_visibility="private")
+        new.click(new_conversation, [lang], cleared, api_visibility="private").then(
+            clarify_outputs, [answers_state], [clarify_box, clarify_q, *options], api_visibility="private")
         table.select(select_citation, [answers_state, lang], [detail], api_visibility="private")
         feedback_inputs, feedback_outputs = [comment, store_q, answers_state, lang], [fb_status, comment]
         up.click(lambda c, s, a, lv: give_feedback(runtime, "up", c, s, a, lv), feedback_inputs, feedback_outputs,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..answer import Answer
+from ..catalogue import load_catalogue
 from ..ingest.provenance import fetch_dates
 from ..texts.answer import BASIS_LABEL, VERDICT_LABEL, T
 from ..texts.ui import (
@@ -195,10 +196,9 @@ def compose_case_question(
     parts = [t["case"].format(problem.strip())]
     if who:
         parts.append(t["involved"].format(who))
-    if authority == yes:
-        parts.append(t["authority_yes"])
-    elif authority == no:
-        parts.append(t["authority_no"])
+    facts = load_catalogue().criteria["authority"].facts  # the sentences the advisor reads back
+    if facts and authority in (yes, no):
+        parts.append((facts.met if authority == yes else facts.not_met).text(lang))
     if timeframe.strip():
         parts.append(t["timeframe"].format(timeframe.strip()))
     if personal_data == yes:

@@ -1,0 +1,150 @@
+"""Fit as criteria (thesis 5.1, 2.2–2.4, 4.1.6; catalogue/criteria.yaml): each judged met / not met / unknown.
+
+A criterion is met outright when the case uses one of its corpus words (`terms`) or when the user has
+answered it (a `facts` sentence from the chat's buttons or the case form). `authority` and `complex` are
+also judged by meaning: the case's query vector is compared with the descriptions of both, and the
+difference of the two best similarities decides — a relative measure, so it does not depend on how
+similar the embedder makes texts in general. The margins below were chosen on the labelled fit items of
+evals/scope_tuning.yaml and the public set's fit questions (the held-out sets are only reported):
+not-suited cases lie at −0.02 … +0.04, suited ones at −0.07 … −0.03, mixed ones at −0.02 … 0. Terms are
+matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an allocation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .answer import Criterion, CriterionStatus, Lang
+from .catalogue import Catalogue, Claim, FitCriterion
+from .cues import stem_matches
+from .embed import Embedder
+from .question import ParsedQuestion
+from .texts.answer import ACTOR_NAMES
+
+AUTHORITY_BY_MEANING = 0.02  # sim(authority) − sim(complex) at or above this: an exercise of authority
+COMPLEX_BY_MEANING = 0.025  # sim(complex) − sim(authority) at or above this: a complex problem, not authority;
+# in between, authority is unknown (and asked when it decides)
+OUTSIDE_ACTORS = ("citizens", "volunteers", "business", "suppliers")  # features.yaml groups outside the municipality
+DECIDING = ("authority", "complex", "actors")  # the criteria the verdict rests on, asked in this order
+
+
+@dataclass
+class Judged:
+    """One criterion for one case: its status, the user's words that decided it, and how it was decided."""
+
+    id: str
+    status: CriterionStatus
+    words: list[str] = field(default_factory=list)
+    by: str = ""  # "terms" | "meaning" | "fact" | ""
+
+    def criterion(self, spec: FitCriterion, lang: Lang) -> Criterion:
+        return Criterion(self.id, spec.label.text(lang), self.status, evidence_text(self, lang),
+                         list(self.claim(spec).cites))
+
+    def claim(self, spec: FitCriterion) -> Claim:
+        return {"met": spec.met, "not_met": spec.not_met, "unknown": spec.unknown}[self.status]
+
+
+class DescriptionVectors:
+    """The criteria descriptions embedded once per embedder (query mode, like the case they are compared with),
+    as unit vectors."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, np.ndarray]] = {}
+
+    def get(self, catalogue: Catalogue, embedder: Embedder) -> dict[str, np.ndarray]:
+        if embedder.id not in self._cache:
+            vectors = {cid: np.asarray(embedder.embed(spec.describe.all(), "query"))
+                       for cid, spec in catalogue.criteria.items() if spec.describe.all()}
+            self._cache[embedder.id] = {cid: m / np.linalg.norm(m, axis=1, keepdims=True) for cid, m in vectors.items()}
+        return self._cache[embedder.id]
+
+
+def stated_facts(question: ParsedQuestion, catalogue: Catalogue) -> tuple[dict[str, tuple[CriterionStatus, str]], str]:
+    """The answers the user gave (fact sentences in the case text) and the text without them."""
+    text, found = question.context, {}  # type: tuple[str, dict[str, tuple[CriterionStatus, str]]]
+    for cid, spec in catalogue.criteria.items():
+        if spec.facts is None:
+            continue
+        for status in ("not_met", "unknown", "met"):  # "ikke" sentences first: they contain the others' words
+            for sentence in (getattr(spec.facts, status).nb, getattr(spec.facts, status).en):
+                if sentence.lower() in text.lower():
+                    start = text.lower().index(sentence.lower())
+                    text = text[:start] + text[start + len(sentence):]
+                    found.setdefault(cid, (status, sentence))
+    return found, text
+
+
+STATUS_OF_OPTION = ("met", "not_met", "unknown")  # a clarify's options, in order: yes, no, don't know
+
+
+def fact_for(catalogue: Catalogue, question: str, option: int, lang: Lang) -> tuple[str, str] | None:
+    """(criterion id, the fact sentence) for the answer option chosen to a clarifying question."""
+    for cid, spec in catalogue.criteria.items():
+        if spec.question and spec.facts and question in (spec.question.nb, spec.question.en):
+            return cid, getattr(spec.facts, STATUS_OF_OPTION[option]).text(lang)
+    return None
+
+
+def judge(
+    question: ParsedQuestion,
+    catalogue: Catalogue,
+    actors: dict[str, list[str]],
+    similarity: dict[str, float] | None,
+) -> dict[str, Judged]:
+    """Every criterion for the case: the user's answers first, then corpus words, then meaning.
+
+    `actors` maps the features.yaml actor groups found in the case to their words; `similarity` holds
+    the best similarity of the case to each described criterion (None without an embedder).
+    """
+    facts, text = stated_facts(question, catalogue)
+    out: dict[str, Judged] = {}
+    for cid, spec in catalogue.criteria.items():
+        if cid in facts:
+            status, sentence = facts[cid]
+            out[cid] = Judged(cid, status, [sentence], "fact")
+            continue
+        words = stem_matches(text, spec.terms.all())
+        out[cid] = Judged(cid, "met", words, "terms") if words else Judged(cid, "unknown")
+    outside = {group: words for group, words in actors.items() if group in OUTSIDE_ACTORS}
+    if out["actors"].by != "fact" and outside:
+        out["actors"] = Judged("actors", "met", [w for words in outside.values() for w in words], "terms")
+    if similarity and "authority" in similarity and "complex" in similarity:
+        margin = similarity["authority"] - similarity["complex"]
+        if out["authority"].status == "unknown":
+            if margin >= AUTHORITY_BY_MEANING:
+                out["authority"] = Judged("authority", "met", [], "meaning")
+            elif -margin >= COMPLEX_BY_MEANING:
+                out["authority"] = Judged("authority", "not_met", [], "meaning")
+        if out["complex"].status == "unknown" and -margin >= COMPLEX_BY_MEANING:
+            out["complex"] = Judged("complex", "met", [], "meaning")
+    elif out["authority"].status == "unknown" and out["complex"].status == "met":
+        out["authority"] = Judged("authority", "not_met")  # no embedder: a complex problem named outright
+    influence = out["influence"]
+    if out["authority"].status == "met":
+        out["influence"] = Judged("influence", "not_met", out["authority"].words, out["authority"].by)
+    elif influence.status == "unknown" and question.co_creating_case:
+        out["influence"] = Judged("influence", "met", [], "terms")
+    return out
+
+
+def evidence_text(judged: Judged, lang: Lang) -> str:
+    """What decided the status: the user's answer, the case's words, or the description as a whole."""
+    if judged.by == "fact":
+        return ("your answer: " if lang == "en" else "ditt svar: ") + f"«{judged.words[0]}»"
+    if judged.words:
+        shown = ", ".join(f"«{w}»" for w in dict.fromkeys(judged.words[:4]))
+        return (f"the case says {shown}" if lang == "en" else f"saken nevner {shown}")
+    if judged.by == "meaning":
+        return "judged from the description as a whole" if lang == "en" else "vurdert ut fra beskrivelsen som helhet"
+    return ""
+
+
+def reason_text(judged: Judged, spec: FitCriterion, lang: Lang, actors: dict[str, list[str]]) -> str:
+    """The criterion's reason, with the actors filled in and what decided it."""
+    names = ", ".join(ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in actors)
+    text = judged.claim(spec).text(lang).format(actors=names or "–")
+    evidence = evidence_text(judged, lang) if judged.id != "actors" or judged.by == "fact" else ""
+    return f"{text} ({evidence})" if evidence else text
