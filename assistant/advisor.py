@@ -63,15 +63,15 @@ def _feature_reason(catalogue: Catalogue, name: str, lang: Lang) -> Reason:
 
 
 def is_case(question: ParsedQuestion, judged: dict[str, Judged], features: Features) -> bool:
-    """A concrete case to judge: it speaks about co-creating here or answers a clarifying question; or it
-    asks about co-creation, or is the asker's own situation ("vi", "kommunen skal"), with a deciding
-    criterion met, a plan or a procurement in it."""
+    """A concrete case to judge: it speaks about co-creating here, answers a clarifying question, asks about
+    co-creation in the asker's own situation ("vi", "kommunen skal"), or is such a situation with a
+    deciding criterion met, a plan or a procurement in it."""
     if question.co_creating_case or any(j.by == "fact" for j in judged.values()):
         return True
-    met = any(judged[c].status == "met" for c in ("authority", "complex"))
+    met = any(judged[c].status == "met" for c in DECIDING)
     about_cocreation = bool(_COCREATION.search(question.lowered))
-    return (about_cocreation or question.case_markers) and (
-        met or features.has("planning") or features.has("procurement")
+    return (about_cocreation and (question.case_markers or met)) or (
+        question.case_markers and (met or features.has("planning") or features.has("procurement"))
     )
 
 
@@ -113,7 +113,7 @@ def assess_fit(
     elif features.has("procurement") and features.has("suppliers"):
         verdict = "depends"
         reasons.append(_reason("procurement", lang, ["forskrift/2016-08-12-974/§8-1", "lov/2016-06-17-73/§4"]))
-    elif status["complex"] == "met" and status["actors"] == "met" and status["authority"] != "unknown":
+    elif status["complex"] == "met" and status["actors"] == "met":  # and no sign of authority
         verdict = "suited"
         add("complex")
         add("actors")

@@ -162,10 +162,13 @@ def answer_kind(
         return "legal"
     if law_first and not question.co_creating_case:  # a situation whose best evidence is law, not a fit question
         return "legal"
+    asks_method = bool(methods and _ASKS_METHOD.search(question.text))
+    if fit is not None and (question.co_creating_case or not asks_method):
+        return "case"
+    if asks_method:
+        return "method"  # a case that asks for a method leads with the method; its fit is in the details
     if fit is not None:
         return "case"
-    if methods and _ASKS_METHOD.search(question.text):
-        return "method"
     return "legal" if law_first else "source" if hits else "none"
 
 

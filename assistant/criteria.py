@@ -110,7 +110,8 @@ def judge(
         out[cid] = Judged(cid, "met", words, "terms") if words else Judged(cid, "unknown")
     outside = {group: words for group, words in actors.items() if group in OUTSIDE_ACTORS}
     if out["actors"].by != "fact" and outside:
-        out["actors"] = Judged("actors", "met", [w for words in outside.values() for w in words], "terms")
+        grouped = [w for words in outside.values() for w in words]
+        out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
     if similarity and "authority" in similarity and "complex" in similarity:
         margin = similarity["authority"] - similarity["complex"]
         if out["authority"].status == "unknown":
@@ -144,7 +145,9 @@ def evidence_text(judged: Judged, lang: Lang) -> str:
 
 def reason_text(judged: Judged, spec: FitCriterion, lang: Lang, actors: dict[str, list[str]]) -> str:
     """The criterion's reason, with the actors filled in and what decided it."""
-    names = ", ".join(ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in actors)
-    text = judged.claim(spec).text(lang).format(actors=names or "–")
+    names = [ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in actors]
+    if judged.id == "actors" and not names:
+        names = judged.words[:3]
+    text = judged.claim(spec).text(lang).format(actors=", ".join(names) or "–")
     evidence = evidence_text(judged, lang) if judged.id != "actors" or judged.by == "fact" else ""
     return f"{text} ({evidence})" if evidence else text
