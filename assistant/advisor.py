@@ -156,7 +156,7 @@ def rank_methods(
     evidence_rank = {key: i for i, key in enumerate(evidence_keys or [])}
     for method in catalogue.methods:
         cues = matches(question, method.signals.all())
-        names = matches(question, [*_name_variants(method)])
+        names = matches(question, name_cues(method))
         raw = sum(1.0 + 0.5 * (len(c.split()) - 1) for c in cues) + 3.0 * len(names)
         for key in method.evidence:
             rank = next((r for k, r in evidence_rank.items() if k == key or k.startswith(key + ".")), None)
@@ -168,7 +168,8 @@ def rank_methods(
     return ranked
 
 
-def _name_variants(method: Method) -> list[str]:
+def name_cues(method: Method) -> list[str]:
+    """The parts of a method's names (split at / , and brackets) that rank_methods matches in a question."""
     out: list[str] = []
     for name in (method.name.nb, method.name.en):
         for part in re.split(r"\s*[/(),]\s*", name):

@@ -54,10 +54,11 @@ def test_elderly_at_home_with_volunteers_is_a_living_lab(assistant: Assistant) -
         "Vi skal utvikle tilbudet til eldre som bor hjemme sammen med frivillige og næringsliv, "
         "og vil prøve ut ting i liten skala. Hvilken metode passer?"
     )
-    assert answer.fit is not None and answer.fit.verdict == "suited"
+    # The fit verdict here rested on cues copied from this very question («eldre som bor hjemme», «i liten
+    # skala»), now removed (issue 13); the verdict's criteria are tested where they are built.
     assert method_ids(answer)[0] == "living_lab"
     assert "thesis/2.4.3" in answer.methods[0].citations
-    assert "egner seg" in answer.summary and "Living lab" in answer.text
+    assert "Living lab" in answer.text
 
 
 def test_a_building_application_is_not_suited(assistant: Assistant) -> None:

@@ -51,11 +51,19 @@ authority:
   not_met: {nb: "Nei.", en: "No.", cites: [thesis/5.1]}
   unknown: {nb: "Ukjent.", en: "Unknown.", cites: [thesis/5.1]}
 """
+SYNONYMS = """\
+- term: bylab
+  note: thesis/2.4.3
+  cues: [city lab]
+"""
 
 
-def folder(tmp_path: Path, methods: str = METHODS, legal: str = LEGAL, features: str = FEATURES,
-           criteria: str = CRITERIA) -> Path:
-    files = (("methods.yaml", methods), ("legal.yaml", legal), ("features.yaml", features), ("criteria.yaml", criteria))
+def folder(
+    tmp_path: Path, methods: str = METHODS, legal: str = LEGAL, features: str = FEATURES, synonyms: str = SYNONYMS,
+    criteria: str = CRITERIA,
+) -> Path:
+    files = (("methods.yaml", methods), ("legal.yaml", legal), ("features.yaml", features), ("synonyms.yaml", synonyms),
+             ("criteria.yaml", criteria))
     for name, text in files:
         (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
@@ -80,6 +88,7 @@ def test_a_small_folder_loads_with_empty_lists_where_keys_are_absent(tmp_path: P
     assert list(catalogue.features) == ["authority", "citizens"]
     assert catalogue.features["citizens"].reason is None
     assert catalogue.criteria["authority"].question is None and catalogue.criteria["authority"].terms == Cues()
+    assert catalogue.synonym_terms() == {"city lab": "bylab"}
     assert catalogue.cite_keys() == {"thesis/2.4.3", "thesis/5.1", "lov/2018-06-22-83/§5-7"}
 
 
@@ -113,10 +122,15 @@ def test_a_missing_required_field_names_file_entry_and_field(tmp_path: Path) -> 
         ("features", "  cues: {nb: [innbyggere], en: [residents]}", "  cue: {nb: [innbyggere], en: [residents]}",
          "features.yaml, oppføring «citizens»: feltet «cues» mangler\n"
          "features.yaml, oppføring «citizens»: feltet «cue» er ukjent"),
+        # a synonym entry is named by its term; a cue maps to one term only
+        ("synonyms", "  note: thesis/2.4.3\n", "",
+         "synonyms.yaml, oppføring «bylab»: feltet «note» mangler"),
+        ("synonyms", "  cues: [city lab]\n", "  cues: [city lab]\n- {term: laben, note: thesis/2.4.3, cues: [city lab]}\n",
+         "synonyms.yaml: «city lab» peker både på «bylab» og «laben»"),
     ],
 )
 def test_each_problem_is_named_in_norwegian(tmp_path: Path, file: str, old: str, new: str, expected: str) -> None:
-    texts = {"methods": METHODS, "legal": LEGAL, "features": FEATURES}
+    texts = {"methods": METHODS, "legal": LEGAL, "features": FEATURES, "synonyms": SYNONYMS}
     assert texts[file].count(old) == 1
     texts[file] = texts[file].replace(old, new)
     assert "\n".join(problems(folder(tmp_path, **texts))) == expected

@@ -1,4 +1,4 @@
-"""The curated catalogue (methods.yaml, legal.yaml, features.yaml, criteria.yaml in this folder), typed and validated at load.
+"""The curated catalogue (methods.yaml, legal.yaml, features.yaml, criteria.yaml, synonyms.yaml in this folder), typed and validated at load.
 
 Every entry kind is a pydantic model that forbids unknown keys, so a misspelled key in a YAML file
 fails when the catalogue is loaded, with a Norwegian message naming the file, the entry and the field.
@@ -7,7 +7,7 @@ fails when the catalogue is loaded, with a Norwegian message naming the file, th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -145,12 +145,24 @@ class Feature(_Entry):
     reason: Claim | None = None
 
 
+class Synonym(_Entry):
+    """A reviewed mapping (synonyms.yaml): cue words that are not in the corpus, and the corpus term they mean.
+
+    `note` is the cite key of a thesis section or law paragraph where the term is used.
+    """
+
+    term: str
+    note: str
+    cues: list[str]
+
+
 @dataclass(frozen=True)
 class Catalogue:
     methods: list[Method]
     legal: list[LegalEntry]
     features: dict[str, Feature]  # in file order
     criteria: dict[str, FitCriterion]  # in file order
+    synonyms: list[Synonym] = field(default_factory=list)
 
     def method(self, method_id: str) -> Method:
         return next(m for m in self.methods if m.id == method_id)
@@ -160,7 +172,12 @@ class Catalogue:
 
     def cite_keys(self) -> set[str]:
         """Every cite key the catalogue points at (checked against the index by a test)."""
-        return set(_cite_keys([self.methods, self.legal, list(self.features.values()), list(self.criteria.values())]))
+        return set(_cite_keys([self.methods, self.legal, list(self.features.values()), list(self.criteria.values()),
+                               self.synonyms]))
+
+    def synonym_terms(self) -> dict[str, str]:
+        """Each reviewed cue (lower-cased) -> the corpus term it maps to."""
+        return {cue.lower(): s.term for s in self.synonyms for cue in s.cues}
 
 
 def _cite_keys(node: object) -> Iterator[str]:
@@ -170,6 +187,8 @@ def _cite_keys(node: object) -> Iterator[str]:
         yield node.cite
     elif isinstance(node, Method):
         yield from node.evidence
+    elif isinstance(node, Synonym):
+        yield node.note
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
             yield from _cite_keys(getattr(node, name))
@@ -188,15 +207,31 @@ class CatalogueError(ValueError):
 
 @lru_cache(maxsize=1)
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
-    """Read and validate methods.yaml, legal.yaml, features.yaml and criteria.yaml in `directory`; CatalogueError lists every problem."""
+    """Read and validate methods.yaml, legal.yaml, features.yaml, criteria.yaml and synonyms.yaml in `directory`.
+
+    CatalogueError lists every problem.
+    """
     problems: list[str] = []
     methods = _entry_list(directory, "methods.yaml", Method, problems)
     legal = _entry_list(directory, "legal.yaml", LegalEntry, problems)
     features = _entry_map(directory, "features.yaml", Feature, problems)
     criteria = _entry_map(directory, "criteria.yaml", FitCriterion, problems)
+    synonyms = _entry_list(directory, "synonyms.yaml", Synonym, problems)
+    _check_synonyms(synonyms, problems)
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(methods, legal, features, criteria)
+    return Catalogue(methods, legal, features, criteria, synonyms)
+
+
+def _check_synonyms(synonyms: list[Synonym], problems: list[str]) -> None:
+    """A cue maps to one term only."""
+    seen: dict[str, str] = {}
+    for entry in synonyms:
+        for cue in entry.cues:
+            key = cue.lower()
+            if key in seen and seen[key] != entry.term:
+                problems.append(f"synonyms.yaml: «{cue}» peker både på «{seen[key]}» og «{entry.term}»")
+            seen.setdefault(key, entry.term)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -221,8 +256,8 @@ def _entry_list(directory: Path, name: str, model: type[M], problems: list[str])
         return []
     entries: list[M] = []
     for position, item in enumerate(raw, start=1):
-        has_id = isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
-        label = f"«{item['id']}»" if has_id else f"nr. {position}"
+        named = (item.get("id") or item.get("term")) if isinstance(item, dict) else None
+        label = f"«{named}»" if isinstance(named, str) and named else f"nr. {position}"
         entry = _validate(model, item, f"{name}, oppføring {label}", problems)
         if entry is not None:
             entries.append(entry)
