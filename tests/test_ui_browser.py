@@ -241,6 +241,47 @@ def test_an_answer_opens_at_its_summary_with_the_rest_folded(
         assert bot.locator("details >> text=Kilder").count() + bot.locator("details >> text=kilder").count() >= 1
 
 
+def test_a_case_without_the_deciding_fact_asks_back_and_a_click_decides(
+    browser: Any, server: tuple[str, object]
+) -> None:
+    """The question back is shown with its answer options as buttons; a click answers it and the new answer
+    gives a verdict; the case form can be opened pre-filled with the case instead."""
+    case = "Vi vurderer å samskape med innbyggerne om det nye kulturhuset. Passer samskaping?"
+    with browser_page(browser, server[0]) as pg:
+        pg.set_viewport_size(LAPTOP)
+        _ask(pg, case)
+        box = pg.locator("#clarify")
+        box.wait_for(state="visible")
+        assert box.locator("#clarify-question").inner_text().strip().endswith("?")
+        options = [pg.locator(f"#clarify-{i}") for i in range(3)]
+        assert [o.inner_text().strip() for o in options] == ["Ja", "Nei", "Vet ikke"]
+        assert "Det kommer an på" in pg.locator(BOT).last.inner_text()
+        pg.screenshot(path=str(ARTIFACTS / "14-clarify-question.png"))
+
+        before = pg.locator(BOT).count()
+        options[0].click()
+        pg.wait_for_function(
+            f"n => document.querySelectorAll('{BOT}').length > n && !document.querySelector('#chatbot .pending')",
+            arg=before,
+        )
+        pg.wait_for_timeout(800)
+        decided = pg.locator(BOT).last.inner_text()
+        assert "Det kommer an på" not in decided.split("\n\n")[0]
+        assert "Kort svar: Ja" in decided or "Kort svar: Nei" in decided, decided[:200]
+        assert "ditt svar" in decided
+        pg.screenshot(path=str(ARTIFACTS / "15-clarify-answered.png"))
+
+        # A new conversation asks back again; the case form opens with the case filled in.
+        pg.click("#new")
+        pg.wait_for_function(f"() => document.querySelectorAll('{BOT}').length == 0")
+        _ask(pg, case)
+        pg.locator("#clarify-form").click()
+        problem = pg.locator("#case-problem textarea")
+        problem.wait_for(state="visible")
+        assert problem.input_value() == case
+        pg.screenshot(path=str(ARTIFACTS / "16-clarify-case-form.png"))
+
+
 def _make_pdf(path: Path) -> None:
     from fpdf import FPDF
 

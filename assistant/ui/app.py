@@ -315,17 +315,17 @@ def create_app(
                         chatbot = gr.Chatbot(label=t["chat"], height=560, elem_id="chatbot", sanitize_html=True,
                                              autoscroll=False,
                                              buttons=["copy", "copy_all"])
-                        question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=2,
-                                              elem_id="question")
-                        with gr.Row():
-                            send = gr.Button(t["send"], variant="primary", elem_id="send")
-                            new = gr.Button(t["new"], elem_id="new")
                         with gr.Column(visible=False, elem_id="clarify") as clarify_box:
                             clarify_q = gr.Markdown(elem_id="clarify-question")
                             with gr.Row():
                                 options = [gr.Button(visible=False, elem_id=f"clarify-{i}", size="sm")
                                            for i in range(CLARIFY_OPTIONS)]
                                 to_form = gr.Button(t["clarify_form"], elem_id="clarify-form", size="sm")
+                        question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=2,
+                                              elem_id="question")
+                        with gr.Row():
+                            send = gr.Button(t["send"], variant="primary", elem_id="send")
+                            new = gr.Button(t["new"], elem_id="new")
                         with gr.Accordion(t["feedback"], open=False, elem_id="feedback") as fb_box:
                             with gr.Row():
                                 up = gr.Button(t["up"], elem_id="fb-up")

@@ -1,0 +1,87 @@
+"""Fit as criteria (issue #13 part 3): each criterion met / not met / unknown with what decided it, the
+verdict from them, and a question back when the deciding one is unknown — on the shipped corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import Answer
+from assistant.catalogue import load_catalogue
+from assistant.config import Settings
+from assistant.criteria import fact_for
+from assistant.index import Index
+from assistant.service import Assistant
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def assistant(shipped_settings: Settings, shipped_index: Index) -> Assistant:
+    return Assistant(shipped_settings, index=shipped_index)
+
+
+def statuses(answer: Answer) -> dict[str, str]:
+    assert answer.fit is not None
+    return {c.id: c.status for c in answer.fit.criteria}
+
+
+def test_an_allocation_is_authority_whatever_the_inflection(assistant: Assistant) -> None:
+    answer = assistant.ask("Vi tildeler plasser i barnehagen hver vår. Kan vi samskape med foreldrene om hvem som får plass?")
+    assert answer.fit is not None and answer.fit.verdict == "not_suited"
+    authority = next(c for c in answer.fit.criteria if c.id == "authority")
+    assert authority.status == "met" and "«tildele" in authority.evidence  # the stem matched «tildeler»
+    assert answer.clarify is None
+    assert statuses(answer)["influence"] == "not_met"  # the decision itself cannot be shared
+
+
+def test_a_complex_problem_with_outside_actors_is_suited_with_the_words_shown(assistant: Assistant) -> None:
+    answer = assistant.ask("Utenforskap blant unge øker i bydelen. Vi vil samskape med frivilligheten og næringslivet. "
+                           "Passer samskaping?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    assert statuses(answer)["complex"] == statuses(answer)["actors"] == "met"
+    assert "utenforskap" in next(c.evidence for c in answer.fit.criteria if c.id == "complex")
+    assert answer.text.startswith("**Kort svar:** Ja")
+    assert "### Kriteriene" in answer.text and answer.clarify is None
+
+
+def test_an_unknown_deciding_criterion_is_asked_and_the_answer_decides(assistant: Assistant) -> None:
+    case = "Vi vurderer å samskape med innbyggerne om det nye kulturhuset. Passer samskaping?"
+    first = assistant.ask(case)
+    assert first.fit is not None and first.fit.verdict == "depends"
+    assert first.clarify is not None and first.clarify.options == ["Ja", "Nei", "Vet ikke"]
+    assert first.clarify.question in first.text  # shown in the chat, not only in the JSON
+    asked = next(c for c in first.fit.criteria if c.status == "unknown")
+    assert asked.id in ("authority", "complex")
+
+    # «Ja» to an exercise of authority decides it: not suited, no further question.
+    found = fact_for(load_catalogue(), first.clarify.question, 0, "nb")
+    assert found is not None
+    criterion, fact = found
+    answered = assistant.ask(f"{case}\n{fact}")
+    assert answered.fit is not None
+    assert next(c for c in answered.fit.criteria if c.id == criterion).evidence.startswith("ditt svar")
+    if criterion == "authority":
+        assert answered.fit.verdict == "not_suited" and answered.clarify is None
+    else:  # «Ja» to a complex problem, with citizens in it and no sign of authority
+        assert answered.fit.verdict == "suited"
+
+
+def test_a_no_to_authority_is_read_as_the_users_answer_not_as_a_decision(assistant: Assistant) -> None:
+    case = "Vi vurderer å samskape med innbyggerne om det nye kulturhuset. Passer samskaping?"
+    fact = load_catalogue().criteria["authority"].facts.not_met.nb  # type: ignore[union-attr]
+    answer = assistant.ask(f"{case}\n{fact}")
+    assert statuses(answer)["authority"] == "not_met"
+    assert answer.fit is not None and answer.fit.verdict != "not_suited"
+
+
+def test_english_cases_get_english_criteria_and_questions(assistant: Assistant) -> None:
+    answer = assistant.ask("We are considering co-creating the new culture house with residents. Is co-creation a fit?")
+    assert answer.language == "en" and answer.fit is not None
+    assert [c.label for c in answer.fit.criteria] == [s.label.en for s in load_catalogue().criteria.values()]
+    if answer.clarify is not None:
+        assert answer.clarify.options == ["Yes", "No", "Don't know"]
+
+
+def test_a_question_without_a_case_gets_no_verdict(assistant: Assistant) -> None:
+    answer = assistant.ask("Hva sier oppgaven om ledelse i samskaping?")
+    assert answer.fit is None and answer.clarify is None
