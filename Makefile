@@ -27,8 +27,10 @@ demo: setup
 	$(PY) -m assistant ingest
 	$(PY) -m assistant ask "Kan kommunestyret opprette utvalg?" --role jurist
 
+# The suite, then the public and held-out question sets side by side (reported, not gated).
 test: setup-dev
 	$(PY) -m pytest -q
+	$(PY) -m assistant.eval_sets
 
 # The inner loop: everything but the tests marked slow (shipped-corpus index, servers, browser).
 test-fast: setup-dev

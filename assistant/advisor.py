@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .answer import Clarify, Criterion, Fit, Lang
 from .catalogue import Catalogue, LegalEntry, Method
-from .criteria import DECIDING, Judged, judge, reason_text
+from .criteria import DECIDING, Judged, designing, judge, outside_actors, reason_text
 from .cues import matches
 from .question import ParsedQuestion
 from .texts.answer import FIT_REASONS
@@ -83,7 +83,8 @@ def assess_fit(
 ) -> FitAssessment | None:
     """The fit verdict from the criteria (thesis 5.1): authority → not suited; a complex problem with actors
     outside the municipality → suited; otherwise it depends, and an unknown deciding criterion is asked."""
-    judged = judge(question, catalogue, features.found, similarity)
+    judged = judge(question, catalogue, similarity)
+    groups = list(outside_actors(question.context, catalogue))
     if not is_case(question, judged, features):
         return None
     lang = question.lang
@@ -93,15 +94,17 @@ def assess_fit(
 
     def add(cid: str) -> None:
         spec = catalogue.criteria[cid]
-        reasons.append(Reason(reason_text(judged[cid], spec, lang, features.found), list(judged[cid].claim(spec).cites)))
+        reasons.append(Reason(reason_text(judged[cid], spec, lang, groups), list(judged[cid].claim(spec).cites)))
 
     authority_by_words = status["authority"] == "met" and judged["authority"].by in ("terms", "fact")
-    if status["authority"] == "met" and not (authority_by_words and status["complex"] == "met"
-                                              and judged["complex"].by in ("terms", "fact")):
+    mixed = authority_by_words and (
+        (status["complex"] == "met" and judged["complex"].by in ("terms", "fact")) or designing(question, catalogue)
+    )
+    if status["authority"] == "met" and not mixed:
         verdict = "not_suited"
         add("authority")
         reasons.append(_reason("participation", lang, ["thesis/5.1", "lov/2008-06-27-71/§5-1"]))
-    elif status["authority"] == "met":  # the decision is authority, the problem around it complex
+    elif status["authority"] == "met":  # the decisions are authority; the problem or design around them is not
         verdict = "depends"
         add("authority")
         add("complex")

@@ -12,18 +12,20 @@ matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .answer import Criterion, CriterionStatus, Lang
 from .catalogue import Catalogue, Claim, FitCriterion
-from .cues import stem_matches
+from .cues import compound_matches, matches, stem_matches
 from .embed import Embedder
 from .question import ParsedQuestion
 from .texts.answer import ACTOR_NAMES
 
 AUTHORITY_BY_MEANING = 0.02  # sim(authority) − sim(complex) at or above this: an exercise of authority
+AUTHORITY_HINTED = -0.015  # … at or above this, with a hint word in the case: an exercise of authority
 COMPLEX_BY_MEANING = 0.025  # sim(complex) − sim(authority) at or above this: a complex problem, not authority;
 # in between, authority is unknown (and asked when it decides)
 OUTSIDE_ACTORS = ("citizens", "volunteers", "business", "suppliers")  # features.yaml groups outside the municipality
@@ -88,16 +90,27 @@ def fact_for(catalogue: Catalogue, question: str, option: int, lang: Lang) -> tu
     return None
 
 
+def outside_actors(text: str, catalogue: Catalogue) -> dict[str, list[str]]:
+    """The features.yaml actor groups outside the municipality named in the text (also as compound heads:
+    «fiskarlaget» is a «lag», «minoritetsforeldre» are «foreldre»), with the words found."""
+    found = {}
+    for group in OUTSIDE_ACTORS:
+        cues = catalogue.features[group].cues.all() if group in catalogue.features else []
+        words = compound_matches(text, cues) + matches(text, [c for c in cues if len(c.split()) > 1])
+        if words:
+            found[group] = words
+    return found
+
+
 def judge(
     question: ParsedQuestion,
     catalogue: Catalogue,
-    actors: dict[str, list[str]],
     similarity: dict[str, float] | None,
 ) -> dict[str, Judged]:
     """Every criterion for the case: the user's answers first, then corpus words, then meaning.
 
-    `actors` maps the features.yaml actor groups found in the case to their words; `similarity` holds
-    the best similarity of the case to each described criterion (None without an embedder).
+    `similarity` holds the best similarity of the case to each described criterion (None without an
+    embedder).
     """
     facts, text = stated_facts(question, catalogue)
     out: dict[str, Judged] = {}
@@ -108,20 +121,21 @@ def judge(
             continue
         words = stem_matches(text, spec.terms.all())
         out[cid] = Judged(cid, "met", words, "terms") if words else Judged(cid, "unknown")
-    outside = {group: words for group, words in actors.items() if group in OUTSIDE_ACTORS}
+    outside = outside_actors(text, catalogue)
     if out["actors"].by != "fact" and outside:
         grouped = [w for words in outside.values() for w in words]
         out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
+    hints = stem_matches(text, catalogue.criteria["authority"].hints.all())
     if similarity and "authority" in similarity and "complex" in similarity:
         margin = similarity["authority"] - similarity["complex"]
         if out["authority"].status == "unknown":
-            if margin >= AUTHORITY_BY_MEANING:
-                out["authority"] = Judged("authority", "met", [], "meaning")
-            elif -margin >= COMPLEX_BY_MEANING:
+            if margin >= AUTHORITY_BY_MEANING or (hints and margin >= AUTHORITY_HINTED):
+                out["authority"] = Judged("authority", "met", hints, "meaning")
+            elif -margin >= COMPLEX_BY_MEANING and not hints:
                 out["authority"] = Judged("authority", "not_met", [], "meaning")
         if out["complex"].status == "unknown" and -margin >= COMPLEX_BY_MEANING:
             out["complex"] = Judged("complex", "met", [], "meaning")
-    elif out["authority"].status == "unknown" and out["complex"].status == "met":
+    elif out["authority"].status == "unknown" and out["complex"].status == "met" and not hints:
         out["authority"] = Judged("authority", "not_met")  # no embedder: a complex problem named outright
     influence = out["influence"]
     if out["authority"].status == "met":
@@ -129,6 +143,11 @@ def judge(
     elif influence.status == "unknown" and question.co_creating_case:
         out["influence"] = Judged("influence", "met", [], "terms")
     return out
+
+
+def designing(question: ParsedQuestion, catalogue: Catalogue) -> list[str]:
+    """Words showing the case designs what decisions are later made under (a service, a system, rules)."""
+    return stem_matches(question.context, catalogue.criteria["authority"].design.all())
 
 
 def evidence_text(judged: Judged, lang: Lang) -> str:
@@ -143,8 +162,8 @@ def evidence_text(judged: Judged, lang: Lang) -> str:
     return ""
 
 
-def reason_text(judged: Judged, spec: FitCriterion, lang: Lang, actors: dict[str, list[str]]) -> str:
-    """The criterion's reason, with the actors filled in and what decided it."""
+def reason_text(judged: Judged, spec: FitCriterion, lang: Lang, actors: Sequence[str]) -> str:
+    """The criterion's reason, with the actor groups filled in and what decided it."""
     names = [ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in actors]
     if judged.id == "actors" and not names:
         names = judged.words[:3]

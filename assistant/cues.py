@@ -64,3 +64,20 @@ def stem_matches(text: str, phrases: list[str]) -> list[str]:
         if parts and (parts[0] in present if len(parts) == 1 else _near(parts, stems)):
             found.append(phrase.lower())
     return found
+
+
+COMPOUND_HEAD = 5  # a word this long or longer also matches as the last part of a compound
+
+
+def compound_matches(text: str, words: list[str]) -> list[str]:
+    """Single words found in the text, also as the head of a compound («minoritetsforeldre» has «foreldre»)."""
+    stems = set(tokenize(text))
+    found = []
+    for word in words:
+        parts = tokenize(word)
+        if len(parts) != 1:
+            continue
+        head = parts[0]
+        if head in stems or (len(head) >= COMPOUND_HEAD and any(s.endswith(head) and len(s) > len(head) for s in stems)):
+            found.append(word.lower())
+    return found

@@ -130,6 +130,8 @@ class FitCriterion(_Entry):
     label: Bilingual
     describe: Cues = Cues()  # descriptions compared with the case by meaning
     terms: Cues = Cues()  # corpus words that show it outright
+    hints: Cues = Cues()  # words that show it only when the case as a whole reads like it
+    design: Cues = Cues()  # words of designing what the decisions are made under (authority only)
     question: Bilingual | None = None  # asked when it decides and is unknown
     options: Cues = Cues()
     facts: Facts | None = None
