@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..textproc import BM25Index
 from .storage import IndexUnavailable, chroma_client, current_generation_dir
 
 POST_FILTER_FACTOR = 4  # a filtered dense search first tries the unfiltered top 4k (see Index.dense)
+QUERY_VECTORS_KEPT = 64  # query embeddings remembered (Index.query_vector); cleared when full
 
 
 class Index:
@@ -35,6 +37,7 @@ class Index:
         self.vector_count = len(self.chunks) - missing_vectors(self.manifest)
         self._embedder = embedder
         self._collection: Any = None
+        self._query_vectors: dict[str, np.ndarray] = {}
 
     @property
     def generation(self) -> str:
@@ -91,12 +94,34 @@ class Index:
         """
         if not self.vector_count:
             return []
-        vector = self.embedder.embed_query(query).tolist()
+        vector = self.query_vector(query).tolist()
         if where and mask is not None:
             kept = [(pos, sim) for pos, sim in self._query(vector, POST_FILTER_FACTOR * k, None) if mask[pos]]
             if len(kept) >= min(k, int(mask.sum())):
                 return kept[:k]
         return self._query(vector, k, where)
+
+    @cached_property
+    def mean_vector(self) -> np.ndarray:
+        """The mean of the stored passage vectors: a question's dot product with it is its mean cosine
+        similarity to the whole corpus (scope.py subtracts it, so a question close to everything is not
+        mistaken for one the corpus covers). Read once per generation."""
+        if not self.vector_count:
+            return np.zeros(0, dtype=np.float32)
+        try:
+            vectors = self.collection.get(include=["embeddings"])["embeddings"]
+        except Exception as exc:  # chromadb raises connection, not-found and storage errors alike
+            raise self._store_error(exc) from exc
+        return np.asarray(vectors, dtype=np.float32).mean(axis=0)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedded query, remembered for the last few questions (search and scope share one embedding)."""
+        vector = self._query_vectors.get(query)
+        if vector is None:
+            if len(self._query_vectors) >= QUERY_VECTORS_KEPT:
+                self._query_vectors.clear()
+            vector = self._query_vectors[query] = self.embedder.embed_query(query)
+        return vector
 
     def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> list[tuple[int, float]]:
         for attempt in (1, 2):
