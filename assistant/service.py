@@ -24,6 +24,7 @@ from .scope import (
     ScopeDecision,
     check_scope,
     clean_question,
+    domain_texts,
     domain_vectors,
     instructs_a_model,
     judge_coverage,
@@ -46,6 +47,11 @@ class Assistant:
     def _domain(self) -> np.ndarray:
         return domain_vectors(self.index)
 
+    @cached_property
+    def _known_stems(self) -> frozenset[str]:
+        """Stems the corpus or the description of what Samskap covers uses (scope: Coverage.unknown)."""
+        return frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts())))
+
     def _coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> ScopeDecision:
         """Whether the corpus covers the question, from the retrieval just done (the query is embedded once)."""
         assert parsed.query is not None
@@ -56,7 +62,7 @@ class Assistant:
             query_vector=self.index.query_vector(parsed.query.text),
             mean_vector=self.index.mean_vector,
             domain=self._domain,
-            vocabulary=self.index.bm25.vocabulary,
+            vocabulary=self._known_stems,
         )
         return judge_coverage(coverage, parsed.lang, parsed.text, legal=parsed.query.legal)
 

@@ -66,7 +66,7 @@ def signals(assistant: Assistant) -> list[dict[str, Any]]:
                 query_vector=assistant.index.query_vector(parsed.query.text),
                 mean_vector=assistant.index.mean_vector,
                 domain=assistant._domain,
-                vocabulary=assistant.index.bm25.vocabulary,
+                vocabulary=assistant._known_stems,
             )
             row.update({name: getattr(coverage, name) for name in SIGNALS})
         rows.append(row)
