@@ -220,8 +220,11 @@ DENSE_TOP = 10  # the passages whose dense similarity counts for Coverage.lift
 # margin leaves room for new in-scope wordings, because refusing a user in scope is worse than
 # answering an out-of-scope question.
 WEIGHTS = {"lift": 56.33, "domain": 60.85, "unknown": -4.39}
-THRESHOLD = 52.28
-MARGIN = 0.25  # in logit units
+THRESHOLD = 52.03
+# In logit units. 0.25 refused no in-scope tuning question with the full fit, but one under
+# leave-one-out (and a freshly built index, whose HNSW graph differs, moved one in-scope English
+# question below it); 0.5 refuses none under leave-one-out either.
+MARGIN = 0.5
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def report(name: str, rows: list[dict[str, Any]], refused: list[bool]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--margin", type=float, default=scope.MARGIN or 0.25)
+    parser.add_argument("--margin", type=float, default=scope.MARGIN)
     parser.add_argument("--json", type=Path, help="write the rows (signals per tuning question) here")
     args = parser.parse_args()
 
