@@ -71,6 +71,8 @@ class Answer:
     language: Lang = "nb"
     role: Role = "prosjektleder"
     refused: bool = False
+    # a code (CONTRACTS §3): off_topic | vague | prompt_extraction | language | empty | too_long | person,
+    # and unavailable (the index) or error (the app) outside the service; the words shown are in `text`
     refusal_reason: str | None = None
     kind: str = ""  # what the answer leads with: legal | case | method | source | none (compose.answer_kind)
     summary: str = ""  # the answer in at most three sentences, with [n] markers

@@ -30,7 +30,7 @@ def conversation_markdown(answers: Sequence[Answer], lang: Lang = "nb") -> str:
     for i, answer in enumerate(answers, 1):
         parts.append(f"## {i}. {t['question']}\n\n{answer.question.strip()}")
         if answer.refused:
-            parts.append((answer.refusal_reason or answer.text).strip())
+            parts.append(answer.text.strip())  # the message; refusal_reason is a code
             continue
         summary = answer.summary.strip()
         if summary:

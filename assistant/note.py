@@ -172,8 +172,7 @@ def build_note(
         note.sections.append(Section(t["case"], [ItemList(
             [[Span(k if k.endswith("?") else f"{k}:", bold=True), Span(f" {v}")] for k, v in rows])]))
     if answer.refused:  # a refusal note holds the question and the refusal, nothing else
-        reason = answer.refusal_reason or answer.text
-        note.sections.append(Section(t["refused"], [Paragraph(inline(reason.strip()))]))
+        note.sections.append(Section(t["refused"], [Paragraph(inline(answer.text.strip()))]))
         return note
 
     by_number = {c.number: c for c in answer.citations}

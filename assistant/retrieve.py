@@ -55,6 +55,7 @@ class Hit:
     dense_rank: int | None = None
     keyword_rank: int | None = None
     direct: bool = False  # the question names this paragraph
+    dense_sim: float | None = None  # cosine similarity to the question in the dense leg (scope.py reads it)
 
     @property
     def key(self) -> str:
@@ -222,7 +223,7 @@ class Retriever:
         fused: dict[int, Hit] = {}
         for ranking, weight, attr in legs:
             rank = 0
-            for pos, _score in ranking:
+            for pos, score in ranking:
                 if skip[pos]:
                     continue
                 rank += 1
@@ -230,6 +231,8 @@ class Retriever:
                 hit.score += weight / (tuning.rrf_k + rank)
                 if attr:
                     setattr(hit, attr, rank)
+                if attr == "dense_rank":
+                    hit.dense_sim = score
         for hit in fused.values():
             hit.score *= self._prior(hit.chunk, parsed)
         return fused

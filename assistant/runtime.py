@@ -109,7 +109,7 @@ class Runtime:
                 kind, error = "retry", ""
             text = UNAVAILABLE[lang][kind].format(detail=str(exc), error=error)
             return Answer(question=question, language=lang, role=chosen, refused=True, text=text,
-                          refusal_reason=text)
+                          refusal_reason="unavailable")
 
     def _switch_to_newer_index(self) -> bool:
         """Reopen when another process (ingest, delete-data) replaced our generation; False if none did."""

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import yaml
 
 from .answer import Lang
+from .embed import embed_with_cache
+from .index.storage import embedding_cache
+from .lookup import find_references, mentioned_laws
+from .textproc import stopwords
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .retrieve import Hit
 from .texts.messages import REFUSALS
 
 MAX_QUESTION_CHARS = 4000
@@ -115,14 +129,6 @@ _EXTRACTION = re.compile(
     r"print (?:your |the )?(?:prompt|instructions)|hvilke instruksjoner (?:har du|fikk du)|developer mode",
     re.IGNORECASE,
 )
-# Topics outside the corpus (asked without any co-creation or municipal-law context).
-_OFF_TOPIC = re.compile(
-    r"skattesats|skatteprosent|inntektsskatt|formuesskatt|\bmva-sats|fartsgrense|trafikkregl|motorvei|"
-    r"været|værmelding|weather|oppskrift på (?!hvordan)|recipe for (?!running)|fiskesuppe|fotball|eliteserien|"
-    r"football|limerick|dikt om|poem about|aksjer|stocks|kryptovaluta|reklametekst|slagord|marketing copy|"
-    r"advertising slogan|horoskop|lotto",
-    re.IGNORECASE,
-)
 # Asking for an opinion about a named person (personal data about a third party).
 _PERSON_OPINION = re.compile(
     r"(?:hva synes du om|hva mener du om|din personlige vurdering av|er (?:han|hun|hen) til å stole på|"
@@ -130,51 +136,60 @@ _PERSON_OPINION = re.compile(
     re.IGNORECASE,
 )
 _NAMED_PERSON = re.compile(r"\b[A-ZÆØÅ][a-zæøå]+ [A-ZÆØÅ][a-zæøå]+\b|naboen min|kollegaen min|my neighbou?r")
-# Words that show the question is about co-creation, municipal organisation or the laws in the corpus.
-_DOMAIN = re.compile(
-    r"samskap|co-creat|cocreat|innovasjon|innovation|kommun|municipal|council|innbygger|citizen|resident|"
-    r"frivillig|volunt|medvirk|particip|utvalg|utval|committee|metode|method|living lab|lab\b|tjenestedesign|"
-    r"service design|utopia|nettverk|network|team|matrise|matrix|portefølje|portfolio|plattform|platform|"
-    r"anskaff|innkjøp|procure|leverandør|supplier|personvern|personopplys|privacy|data protection|gdpr|"
-    r"innsyn|public access|offentleg|offentlig|habil|impartial|taushet|confidential|lov\b|loven|lova|law\b|act\b|"
-    r"forskrift|regulation|§|paragraf|section|folkevalg|politik|politician|elected|oppgave|thesis|masteroppgav|"
-    r"nordre follo|tankskip|eldre|elderly|ungdom|youth|skole|school|barnehage|helse|health|plan|bygg|vedtak|decision|"
-    r"tilsyn|brukerråd|samarbeidsutvalg|siloer|silo|ledelse|leader|prosjekt|project|tjeneste|service|bydel|bygd|"
-    r"nærmiljø|familie|family|forebygg|prevent|klima|climate|utenforskap|exclusion|hjemmetjeneste|home care|"
-    r"folkemøte|innspill|input|møte|meeting|studie|study|intervju|interview|informant|forsk|research|workshop|verksted",
-    re.IGNORECASE,
-)
-_VAGUE = re.compile(
-    r"^(?:hva er reglene|hva sier loven|kan vi gjøre det|er det lov|går det an|hva gjør vi nå|hjelp|"
-    r"what are the rules|can we do (?:it|that)|is it allowed|help)\s*[?.!]*$",
-    re.IGNORECASE,
-)
-
-
 def instructs_a_model(text: str) -> bool:
     """True when a text speaks to a language model ("ignore previous instructions", "system prompt")."""
     return bool(_EXTRACTION.search(text))
 
 
+# Words that ask for advice or name the kind of thing asked about without saying anything about the
+# case ("Hva bør vi gjøre?", "Hvilken metode skal vi velge?", "Help us", "Hva sier loven?"). A question
+# made of these and function words only has no case: Samskap asks what the case is (no_case).
+_GENERIC_ADVICE = frozenset(
+    # bokmål and nynorsk
+    "bør burde burdi gjøre gjør gjort gjere gjer gjera gjøres metode metoden metoder metodar tilnærming "
+    "framgangsmåte fremgangsmåte velge velje vel velger råd rådet tips hjelp hjelpe hjelpa trenger treng "
+    "trengs litt noe noen noko nokon ting sak saken saka saker prosjekt prosjektet case gå går fram frem "
+    "gang begynne byrje starte start komme kommer anbefale anbefaler anbefalt lurt lurest best beste "
+    "passer passar bruke bruk regler reglene reglane regelverket lov loven lova lovlig tillatt si sier "
+    "seier spørsmål lurer an nå jeg eg du dere de dykk kommune kommunen kommunar kommuner mer meir "
+    "bedre betre god godt gode første neste steg kanskje egentlig eigentleg akkurat gjerne mulig mogleg "
+    "hei hallo takk gi gje gjev hvilken hvilket kva slags "
+    # English
+    "should shall would could might need needs some something anything thing things help advice "
+    "advise tips suggestion suggestions recommend recommendation method methods approach choose pick "
+    "case project start begin rules law allowed legal lawful me my i us municipality council best good "
+    "better next first step steps now go way ways any please hi hello thanks tell know".split()
+)
+
+
+def has_no_case(text: str) -> bool:
+    """True when the question names nothing to advise on: no law or paragraph, and no content word
+    beyond function words and generic advice words ("Hva bør vi gjøre?", "Help us")."""
+    if mentioned_laws(text) or find_references(text):
+        return False
+    function_words = stopwords() | _SUPPORTED_WORDS | _GENERIC_ADVICE
+    return all(t in function_words or len(t) < 2 for t in _WORD.findall(text.lower()))
+
+
 @dataclass
 class ScopeDecision:
     refuse: bool
-    # short machine-readable reason: empty | too_long | language | extraction | off_topic | vague | person
+    # the refusal_reason code (CONTRACTS §3): empty | too_long | language | prompt_extraction | person |
+    # vague | off_topic
     reason: str = ""
     message: str = ""  # what the user reads
 
 
-def refusal(reason: str, lang: Lang) -> ScopeDecision:
-    return ScopeDecision(True, reason, REFUSALS[lang][reason].format(max=MAX_QUESTION_CHARS))
+def refusal(reason: str, lang: Lang, message: str | None = None) -> ScopeDecision:
+    """A refusal with its code and the user's message (REFUSALS[lang][message or reason])."""
+    return ScopeDecision(True, reason, REFUSALS[lang][message or reason].format(max=MAX_QUESTION_CHARS))
 
 
-def check_scope(
-    question: str, lang: Lang, has_history: bool = False, corpus_overlap: float | None = None
-) -> ScopeDecision:
-    """Refuse empty, overlong, foreign-language, prompt-extraction, off-topic, person-judging and vague questions.
+def check_scope(question: str, lang: Lang, has_history: bool = False) -> ScopeDecision:
+    """The checks before retrieval: empty, overlong, foreign-language, prompt-extraction, person-judging
+    questions, and a request for advice with no case (unless it follows up a conversation).
 
-    `corpus_overlap` is the share of the question's content words found in the corpus vocabulary; it
-    keeps in scope a question that uses none of our domain words but clearly the corpus's language.
+    Whether the corpus covers the question is decided after retrieval, by judge_coverage.
     """
     text = clean_question(question)
     if not any(c.isalnum() for c in text):  # nothing, or only emoji and punctuation
@@ -184,13 +199,94 @@ def check_scope(
     if unsupported_language(text):
         return refusal("language", lang)
     if _EXTRACTION.search(text):
-        return refusal("extraction", lang)
+        return refusal("prompt_extraction", lang)
     if _PERSON_OPINION.search(text) and _NAMED_PERSON.search(text):
         return refusal("person", lang)
-    if _OFF_TOPIC.search(text) and not re.search(r"samskap|co-creat|kommun|municipal", text, re.I):
-        return refusal("off_topic", lang)
-    if _VAGUE.match(text) and not has_history:
+    if not has_history and has_no_case(text):
         return refusal("vague", lang)
-    if not _DOMAIN.search(text) and not has_history and (corpus_overlap or 0.0) < 0.75:
-        return refusal("off_topic", lang)
     return ScopeDecision(False)
+
+
+# ---------------------------------------------------------------- coverage: does the corpus answer it?
+
+DOMAIN_FILE = Path(__file__).resolve().parent / "data" / "domain.yaml"
+DENSE_TOP = 10  # the passages whose dense similarity counts for Coverage.lift
+
+# The decision from coverage (benchmarks/scope_calibration.py prints how these were found). On
+# evals/scope_tuning.yaml (166 labelled questions kept apart from the evaluation sets; follow-ups and
+# requests with no case left out, as they never reach this gate) a logistic regression on the three
+# standardised signals, L2 0.02, gave these weights per unit of each signal. THRESHOLD is the lowest
+# score of an in-scope tuning question minus MARGIN: no in-scope tuning question is refused, and the
+# margin leaves room for new in-scope wordings, because refusing a user in scope is worse than
+# answering an out-of-scope question.
+WEIGHTS = {"lift": 56.33, "domain": 60.85, "unknown": -4.39}
+THRESHOLD = 52.03
+# In logit units. 0.25 refused no in-scope tuning question with the full fit, but one under
+# leave-one-out (and a freshly built index, whose HNSW graph differs, moved one in-scope English
+# question below it); 0.5 refuses none under leave-one-out either.
+MARGIN = 0.5
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How well the corpus and the service's domain cover a question."""
+
+    lift: float  # mean cosine similarity of the best dense passages, minus that to the corpus as a whole
+    domain: float  # best cosine similarity to a description of what Samskap covers (data/domain.yaml)
+    # share of the question's content stems that neither the corpus nor data/domain.yaml uses (0 for
+    # English questions); the descriptions keep a small corpus from making every word unknown
+    unknown: float
+
+    def score(self) -> float:
+        """Higher is better covered; below THRESHOLD the question is out of scope."""
+        return sum(weight * getattr(self, name) for name, weight in WEIGHTS.items())
+
+
+def domain_texts(path: Path = DOMAIN_FILE) -> list[str]:
+    """The descriptions of what Samskap covers, in Norwegian and English (one text each)."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [entry[lang] for entry in entries for lang in ("nb", "en")]
+
+
+def domain_vectors(index: Index) -> np.ndarray:
+    """The domain descriptions embedded as passages by the index's embedder (stored with the index's
+    passage vectors, so they are embedded once per embedder)."""
+    with embedding_cache(index.settings) as cache:
+        vectors, _ = embed_with_cache(index.embedder, domain_texts(), cache)
+    return np.vstack([v for v in vectors if v is not None]).astype(np.float32)
+
+
+def measure_coverage(
+    stems: Sequence[str],
+    english: bool,
+    hits: Sequence[Hit],
+    query_vector: np.ndarray,
+    mean_vector: np.ndarray,
+    domain: np.ndarray,
+    vocabulary: Container[str],
+) -> Coverage:
+    """The coverage signals of one question, from the retrieval already done for its answer."""
+    top = [h.dense_sim for h in hits if h.dense_sim is not None and (h.dense_rank or 0) <= DENSE_TOP]
+    baseline = float(mean_vector @ query_vector) if len(mean_vector) else 0.0
+    lift = float(np.mean(top)) - baseline if top else 0.0
+    domain_sim = float(np.max(domain @ query_vector)) if len(domain) else 0.0
+    content = set(stems)
+    unknown = 0.0 if english or not content else sum(t not in vocabulary for t in content) / len(content)
+    return Coverage(lift, domain_sim, unknown)
+
+
+# A question about rights and duties (for the legal pointer when it is out of scope).
+_LEGAL_ASK = re.compile(
+    r"\b(?:lov\w*|ulovlig\w*|rett(?:en)? til|rettighet\w*|krav på|kreve|krevje|plikt\w*|regler|reglene|"
+    r"regelverk\w*|gyldig|allowed|legal\w*|illegal|lawful|laws?|rights?|entitled|obliged)\b",
+    re.IGNORECASE,
+)
+
+
+def judge_coverage(coverage: Coverage, lang: Lang, text: str, legal: bool = False) -> ScopeDecision:
+    """Refuse a question the corpus does not cover (off_topic); a legal one gets the pointer to
+    lovdata.no and the agency in charge."""
+    if coverage.score() >= THRESHOLD:
+        return ScopeDecision(False)
+    legal = legal or bool(_LEGAL_ASK.search(text))
+    return refusal("off_topic", lang, "off_topic_legal" if legal else "off_topic")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 
@@ -18,8 +20,17 @@ from .embed import Embedder
 from .evidence import clip
 from .index import Index, open_index
 from .question import ParsedQuestion, Turn, parse_question
-from .retrieve import Retriever
-from .scope import check_scope, clean_question, instructs_a_model
+from .retrieve import Hit, Retriever
+from .scope import (
+    ScopeDecision,
+    check_scope,
+    clean_question,
+    domain_texts,
+    domain_vectors,
+    instructs_a_model,
+    judge_coverage,
+    measure_coverage,
+)
 from .textproc import tokenize
 from .texts.messages import LLM_FALLBACK, WITHHELD, WITHHELD_NOTICE
 
@@ -34,12 +45,28 @@ class Assistant:
         self.catalogue = load_catalogue()
         self._descriptions = DescriptionVectors()
 
-    def _corpus_overlap(self, question: str) -> float:
-        tokens = tokenize(question)
-        if not tokens:
-            return 0.0
-        vocab = self.index.bm25.vocabulary
-        return sum(t in vocab for t in tokens) / len(tokens)
+    @cached_property
+    def _domain(self) -> np.ndarray:
+        return domain_vectors(self.index)
+
+    @cached_property
+    def _known_stems(self) -> frozenset[str]:
+        """Stems the corpus or the description of what Samskap covers uses (scope: Coverage.unknown)."""
+        return frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts())))
+
+    def _coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> ScopeDecision:
+        """Whether the corpus covers the question, from the retrieval just done (the query is embedded once)."""
+        assert parsed.query is not None
+        coverage = measure_coverage(
+            stems=tokenize(parsed.text),
+            english=parsed.text_lang == "en",
+            hits=hits,
+            query_vector=self.index.query_vector(parsed.query.text),
+            mean_vector=self.index.mean_vector,
+            domain=self._domain,
+            vocabulary=self._known_stems,
+        )
+        return judge_coverage(coverage, parsed.lang, parsed.text, legal=parsed.query.legal)
 
     def _criteria_similarity(self, parsed: ParsedQuestion) -> dict[str, float] | None:
         """The case's best similarity to each fit criterion's descriptions (None without vectors)."""
@@ -69,15 +96,19 @@ class Assistant:
         """Answer a parsed question (parse_question with this assistant's Retriever.analyze)."""
         started = started or time.perf_counter()
         answer = Answer(question=parsed.text, language=parsed.lang, role=parsed.role)
-        scope = check_scope(parsed.text, parsed.lang, bool(parsed.history), self._corpus_overlap(parsed.text))
+        scope = check_scope(parsed.text, parsed.lang, bool(parsed.history))
         if scope.refuse:
-            answer.refused, answer.refusal_reason, answer.text = True, scope.message, scope.message
-            answer.timings_ms = {"retrieve": 0.0, "advise": 0.0, "compose": 0.0, "total": _ms(started)}
-            return answer
+            return _refused(answer, scope, started)
 
         t0 = time.perf_counter()
         self.index.check()  # files deleted or damaged under a running app: IndexUnavailable(rebuild=True)
-        hits = self.retriever.search(parsed.query or parsed.search_text, k=12)
+        query = parsed.query or self.retriever.analyze(parsed.search_text, parsed.text_lang, parsed.laws)
+        parsed = replace(parsed, query=query)
+        hits = self.retriever.search(query, k=12)
+        if not parsed.follow_up:  # a follow-up is read with the question before it, which was in scope
+            scope = self._coverage(parsed, hits)
+            if scope.refuse:
+                return _refused(answer, scope, started, retrieve=_ms(t0))
         retrieved = list(dict.fromkeys(h.key for h in hits))
         t1 = time.perf_counter()
 
@@ -165,6 +196,13 @@ def _advice_summary(answer: Answer) -> str:
     for method in answer.methods:
         lines.append(f"method: {method.name} (score {method.score})")
     return "\n".join(lines) or "-"
+
+
+def _refused(answer: Answer, scope: ScopeDecision, started: float, retrieve: float = 0.0) -> Answer:
+    """A refusal: the code in refusal_reason, the user's message in text."""
+    answer.refused, answer.refusal_reason, answer.text = True, scope.reason, scope.message
+    answer.timings_ms = {"retrieve": retrieve, "advise": 0.0, "compose": 0.0, "total": _ms(started)}
+    return answer
 
 
 def _ms(start: float, end: float | None = None) -> float:

@@ -88,7 +88,7 @@ ENGLISH = Answer(
     citations=[S11_5, S11_5_CLOSE], open_questions=["Is the task committee an elected body under § 5-1?"],
 )
 REFUSAL = Answer(question="Hva blir været i Bergen i morgen?", refused=True,
-                 refusal_reason="Dette ligger utenfor det Samskap kan svare på.",
+                 refusal_reason="off_topic",
                  text="Dette ligger utenfor det Samskap kan svare på.")
 
 NB_SECTIONS = ["Spørsmål", "Saken", "Kort svar", "Vurdering", "Rettslig grunnlag", "Anbefalt framgangsmåte",
@@ -268,7 +268,7 @@ def test_write_decision_note_refuses_another_format(tmp_path: Path) -> None:
 
 def test_markdown_text_from_users_cannot_inject_markup() -> None:
     answer = Answer(question="Hva med <script>alert(1)</script> og *stjerner*?", refused=True,
-                    refusal_reason="Utenfor.")
+                    refusal_reason="off_topic", text="Utenfor.")
     md = decision_note_markdown(answer)
     assert "<script>" not in md and "\\<script\\>" in md and "\\*stjerner\\*" in md
 

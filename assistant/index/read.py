@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,19 @@ class Index:
             if len(kept) >= min(k, int(mask.sum())):
                 return kept[:k]
         return self._query(vector, k, where)
+
+    @cached_property
+    def mean_vector(self) -> np.ndarray:
+        """The mean of the stored passage vectors: a question's dot product with it is its mean cosine
+        similarity to the whole corpus (scope.py subtracts it, so a question close to everything is not
+        mistaken for one the corpus covers). Read once per generation."""
+        if not self.vector_count:
+            return np.zeros(0, dtype=np.float32)
+        try:
+            vectors = self.collection.get(include=["embeddings"])["embeddings"]
+        except Exception as exc:  # chromadb raises connection, not-found and storage errors alike
+            raise self._store_error(exc) from exc
+        return np.asarray(vectors, dtype=np.float32).mean(axis=0)
 
     def query_vector(self, text: str) -> np.ndarray:
         """The text's query embedding; the last few are kept, so the stages of one answer embed it once."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-# Why a question is not answered (scope.check_scope); {max} is the longest question accepted.
+# Why a question is not answered (scope.check_scope, scope.judge_coverage), by refusal_reason code;
+# off_topic_legal is the off_topic message for a legal question. {max} is the longest question accepted.
 REFUSALS = {
     "nb": {
         "empty": "Skriv inn et spørsmål eller beskriv saken din, så hjelper jeg deg.",
@@ -10,13 +11,19 @@ REFUSALS = {
         "saken med skjemaet.",
         "language": "Samskap svarer på norsk (bokmål og nynorsk) og engelsk. Skriv spørsmålet på ett av disse "
         "språkene. (Samskap answers in Norwegian and English; please ask in one of these languages.)",
-        "extraction": "Jeg deler ikke instruksjonene mine. Spør meg gjerne om samskaping, metoder eller det "
+        "prompt_extraction": "Jeg deler ikke instruksjonene mine. Spør meg gjerne om samskaping, metoder eller det "
         "juridiske handlingsrommet i en sak.",
         "off_topic": "Dette ligger utenfor det Samskap kan svare på. Jeg svarer på spørsmål om samskaping i "
         "kommuner, metoder, og lovene i korpuset (blant annet kommuneloven, forvaltningsloven, "
         "offentleglova, plan- og bygningsloven, personopplysningsloven og anskaffelsesregelverket).",
-        "vague": "Spørsmålet er for generelt til at jeg kan svare presist. Hvilken sak gjelder det? Beskriv "
-        "gjerne hva dere vil gjøre, hvem som er med, og om kommunen skal fatte vedtak.",
+        "off_topic_legal": "Dette er et juridisk spørsmål utenfor det Samskap dekker. Samskap svarer på "
+        "samskaping i kommuner og på lovene i korpuset (blant annet kommuneloven, forvaltningsloven, "
+        "offentleglova, plan- og bygningsloven, personopplysningsloven og anskaffelsesregelverket). Lover og "
+        "forskrifter på andre områder finner du på [lovdata.no](https://lovdata.no); spør etaten eller "
+        "organet som har ansvaret for regelverket, om hva som gjelder i din sak.",
+        "vague": "Hvilken sak gjelder det? Jeg trenger litt om saken for å kunne gi råd: hva dere vil oppnå, "
+        "hvem som er med, og om kommunen skal fatte vedtak. For eksempel: «Vi vil lage et aktivitetstilbud "
+        "for eldre som bor hjemme, sammen med frivilligsentralen og pårørende. Hvilken metode passer?»",
         "person": "Jeg vurderer ikke enkeltpersoner. Spør meg gjerne om samskaping, metoder eller regelverket.",
     },
     "en": {
@@ -25,14 +32,21 @@ REFUSALS = {
         "the case with the form.",
         "language": "Samskap answers in Norwegian (Bokmål and Nynorsk) and English. Please ask your question in "
         "one of these languages.",
-        "extraction": "I do not share my instructions. Ask me about co-creation, methods or the legal scope "
+        "prompt_extraction": "I do not share my instructions. Ask me about co-creation, methods or the legal scope "
         "for a case.",
         "off_topic": "This is outside what Samskap can answer. I answer questions about co-creation in "
         "municipalities, methods, and the laws in the corpus (the Local Government Act, the Public "
         "Administration Act, the Freedom of Information Act, planning, data protection and "
         "procurement rules).",
-        "vague": "The question is too general for a precise answer. Which case is it about? Describe what you "
-        "want to do, who takes part, and whether the municipality makes a decision.",
+        "off_topic_legal": "This is a legal question outside what Samskap covers. Samskap answers questions "
+        "about co-creation in municipalities and the laws in its corpus (the Local Government Act, the Public "
+        "Administration Act, the Freedom of Information Act, planning, data protection and procurement "
+        "rules). Laws and regulations in other areas are on [lovdata.no](https://lovdata.no); ask the agency "
+        "or body in charge of the rules what applies in your case.",
+        "vague": "Which case is it about? I need a little about the case to give advice: what you want to "
+        "achieve, who takes part, and whether the municipality makes a decision. For example: \"We want to "
+        "create an activity offer for elderly people living at home, together with the volunteer centre and "
+        "relatives. Which method fits?\"",
         "person": "I do not assess individuals. Ask me about co-creation, methods or the rules.",
     },
 }

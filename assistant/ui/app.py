@@ -71,7 +71,7 @@ def chat_turn(runtime: Runtime, message: str, role: str, lang: str, answers: lis
             if answer is None:
                 yield chat_messages(answers, message, draft), "", answers, *side_panel(None, lang)
     except Exception as exc:
-        answer = Answer(question=message, refused=True, text="", refusal_reason=f"⚠ {exc}")
+        answer = Answer(question=message, refused=True, text=f"⚠ {exc}", refusal_reason="error")
     assert answer is not None
     answers = [*answers, answer]
     yield chat_messages(answers), "", answers, *side_panel(answer, lang)

@@ -74,10 +74,7 @@ def _link(url: str, label: str) -> str:
 
 def answer_to_markdown(answer: Answer) -> str:
     """The chat message for one answer (sanitised Markdown)."""
-    parts = []
-    if answer.refused and answer.refusal_reason and answer.refusal_reason not in answer.text:
-        parts.append(answer.refusal_reason)
-    parts.append(answer.text)
+    parts = [answer.text]  # a refusal shows its message (text), never its refusal_reason code
     parts.extend(f"> ℹ {n}" for n in answer.notices if n not in answer.text)
     body = safe_markdown("\n\n".join(p for p in parts if p))
     if answer.details:  # the rest of the answer, folded («Mer»); the only HTML we add, around sanitised Markdown
