@@ -221,6 +221,9 @@ DENSE_TOP = 10  # the passages whose dense similarity counts for Coverage.lift
 # answering an out-of-scope question.
 WEIGHTS = {"lift": 56.33, "domain": 60.85, "unknown": -4.39}
 THRESHOLD = 52.03
+# The coverage signals are relative to the corpus (its mean vector, its vocabulary) and were calibrated on
+# the shipped corpus (about 1,900 passages); on a much smaller corpus they mean little, so the gate stays open.
+MIN_GATE_PASSAGES = 1000
 # In logit units. 0.25 refused no in-scope tuning question with the full fit, but one under
 # leave-one-out (and a freshly built index, whose HNSW graph differs, moved one in-scope English
 # question below it); 0.5 refuses none under leave-one-out either.

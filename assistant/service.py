@@ -22,6 +22,7 @@ from .index import Index, open_index
 from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Hit, Retriever
 from .scope import (
+    MIN_GATE_PASSAGES,
     ScopeDecision,
     check_scope,
     clean_question,
@@ -105,7 +106,9 @@ class Assistant:
         query = parsed.query or self.retriever.analyze(parsed.search_text, parsed.text_lang, parsed.laws)
         parsed = replace(parsed, query=query)
         hits = self.retriever.search(query, k=12)
-        if not parsed.follow_up:  # a follow-up is read with the question before it, which was in scope
+        # A follow-up is read with the question before it, which was in scope; while new passages still
+        # lack vectors, the dense signals cannot see them, so the gate would refuse what only they answer.
+        if not parsed.follow_up and self.index.vector_count == len(self.index.chunks) >= MIN_GATE_PASSAGES:
             scope = self._coverage(parsed, hits)
             if scope.refuse:
                 return _refused(answer, scope, started, retrieve=_ms(t0))
