@@ -67,7 +67,8 @@ class Assistant:
             domain=self._domain,
             vocabulary=self._known_stems,
         )
-        return judge_coverage(coverage, parsed.lang, parsed.text, legal=parsed.query.legal)
+        return judge_coverage(coverage, parsed.lang, parsed.text, legal=parsed.query.legal,
+                              small_corpus=len(self.index.chunks) < MIN_GATE_PASSAGES)
 
     def _criteria_similarity(self, parsed: ParsedQuestion) -> dict[str, float] | None:
         """The case's best similarity to each fit criterion's descriptions (None without vectors)."""
@@ -108,7 +109,7 @@ class Assistant:
         hits = self.retriever.search(query, k=12)
         # A follow-up is read with the question before it, which was in scope; while new passages still
         # lack vectors, the dense signals cannot see them, so the gate would refuse what only they answer.
-        if not parsed.follow_up and self.index.vector_count == len(self.index.chunks) >= MIN_GATE_PASSAGES:
+        if not parsed.follow_up and self.index.vector_count == len(self.index.chunks):
             scope = self._coverage(parsed, hits)
             if scope.refuse:
                 return _refused(answer, scope, started, retrieve=_ms(t0))

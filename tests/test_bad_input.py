@@ -279,8 +279,8 @@ def test_html_in_a_question_never_reaches_the_page_as_a_tag(pair: Pair) -> None:
     for text in shown:
         assert "<script" not in text.lower() and "<img" not in text.lower()
     assert "&lt;script&gt;" in chat_messages([answer])[0]["content"]  # the question is shown, as text
-    refused = pair.plain.ask("<script>alert('x')</script>")
-    assert refused.refused and "<script" not in answer_to_markdown(refused)
+    markup_only = pair.plain.ask("<script>alert('x')</script>")  # answered or refused, never a tag
+    assert "<script" not in answer_to_markdown(markup_only).lower()
 
 
 @pytest.mark.slow
