@@ -23,6 +23,7 @@ from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Hit, Retriever
 from .scope import (
     MIN_GATE_PASSAGES,
+    Coverage,
     ScopeDecision,
     check_scope,
     clean_question,
@@ -55,10 +56,10 @@ class Assistant:
         """Stems the corpus or the description of what Samskap covers uses (scope: Coverage.unknown)."""
         return frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts())))
 
-    def _coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> ScopeDecision:
-        """Whether the corpus covers the question, from the retrieval just done (the query is embedded once)."""
+    def coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> Coverage:
+        """The scope gate's signals for a question, from the retrieval just done (the query is embedded once)."""
         assert parsed.query is not None
-        coverage = measure_coverage(
+        return measure_coverage(
             stems=tokenize(parsed.text),
             english=parsed.text_lang == "en",
             hits=hits,
@@ -67,7 +68,11 @@ class Assistant:
             domain=self._domain,
             vocabulary=self._known_stems,
         )
-        return judge_coverage(coverage, parsed.lang, parsed.text, legal=parsed.query.legal,
+
+    def _coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> ScopeDecision:
+        """Whether the corpus covers the question."""
+        assert parsed.query is not None
+        return judge_coverage(self.coverage(parsed, hits), parsed.lang, parsed.text, legal=parsed.query.legal,
                               small_corpus=len(self.index.chunks) < MIN_GATE_PASSAGES)
 
     def _criteria_similarity(self, parsed: ParsedQuestion) -> dict[str, float] | None:

@@ -33,7 +33,6 @@ from assistant.config import Settings  # noqa: E402
 from assistant.index import build_index, current_generation_dir  # noqa: E402
 from assistant.question import parse_question  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
-from assistant.textproc import tokenize  # noqa: E402
 
 TUNING = ROOT / "evals" / "scope_tuning.yaml"
 SIGNALS = tuple(scope.WEIGHTS)  # lift, domain, unknown
@@ -59,15 +58,7 @@ def signals(assistant: Assistant) -> list[dict[str, Any]]:
         else:
             assert parsed.query is not None
             hits = assistant.retriever.search(parsed.query, k=12)
-            coverage = scope.measure_coverage(
-                stems=tokenize(parsed.text),
-                english=parsed.text_lang == "en",
-                hits=hits,
-                query_vector=assistant.index.query_vector(parsed.query.text),
-                mean_vector=assistant.index.mean_vector,
-                domain=assistant._domain,
-                vocabulary=assistant._known_stems,
-            )
+            coverage = assistant.coverage(parsed, hits)
             row.update({name: getattr(coverage, name) for name in SIGNALS})
         rows.append(row)
     return rows
