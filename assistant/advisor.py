@@ -18,7 +18,6 @@ from .question import ParsedQuestion
 from .texts.answer import FIT_REASONS
 
 _COCREATION = re.compile(r"samskap|co-?creat")  # the corpus's own word (and its English) for what is judged
-EXTERNAL_ACTORS = ("citizens", "volunteers", "politicians", "business", "suppliers")
 
 
 @dataclass
@@ -27,10 +26,6 @@ class Features:
 
     def has(self, name: str) -> bool:
         return bool(self.found.get(name))
-
-    @property
-    def external_actors(self) -> list[str]:
-        return [a for a in EXTERNAL_ACTORS if self.has(a)]
 
 
 def detect_features(question: ParsedQuestion, catalogue: Catalogue) -> Features:
@@ -84,10 +79,10 @@ def assess_fit(
     """The fit verdict from the criteria (thesis 5.1): authority → not suited; a complex problem with actors
     outside the municipality → suited; otherwise it depends, and an unknown deciding criterion is asked."""
     judged = judge(question, catalogue, similarity)
-    groups = list(outside_actors(question.context, catalogue))
     if not is_case(question, judged, features):
         return None
     lang = question.lang
+    groups = list(outside_actors(question.context, catalogue))  # named in the actors reason
     status = {cid: j.status for cid, j in judged.items()}
     reasons: list[Reason] = []
     ask: str | None = None

@@ -4,8 +4,8 @@ A criterion is met outright when the case uses one of its corpus words (`terms`)
 answered it (a `facts` sentence from the chat's buttons or the case form). `authority` and `complex` are
 also judged by meaning: the case's query vector is compared with the descriptions of both, and the
 difference of the two best similarities decides — a relative measure, so it does not depend on how
-similar the embedder makes texts in general. The margins below were chosen on the labelled fit items of
-evals/scope_tuning.yaml and the public set's fit questions (the held-out sets are only reported):
+similar the embedder makes texts in general. The margins below were chosen on evals/fit_tuning.yaml, the
+fit items of evals/scope_tuning.yaml and the public set's fit questions (held-out sets are only reported):
 not-suited cases lie at −0.02 … +0.04, suited ones at −0.07 … −0.03, mixed ones at −0.02 … 0. Terms are
 matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an allocation.
 """

@@ -89,11 +89,11 @@ def test_every_multi_word_cue_occurs_in_the_corpus_or_is_a_reviewed_synonym(corp
 def test_a_cue_copied_from_a_question_fails(corpus: Corpus) -> None:
     catalogue = load_catalogue()
     features = dict(catalogue.features)
-    wicked = features["wicked"]
-    planted = wicked.cues.model_copy(update={"nb": [*wicked.cues.nb, "ingen har hele bildet"]})
-    features["wicked"] = wicked.model_copy(update={"cues": planted})
+    planning = features["planning"]
+    planted = planning.cues.model_copy(update={"nb": [*planning.cues.nb, "ingen har hele bildet"]})
+    features["planning"] = planning.model_copy(update={"cues": planted})
     planted_catalogue = replace(catalogue, features=features)
-    assert unsourced(planted_catalogue, corpus) == ["features.yaml wicked: «ingen har hele bildet»"]
+    assert unsourced(planted_catalogue, corpus) == ["features.yaml planning: «ingen har hele bildet»"]
 
 
 def test_every_synonym_term_occurs_where_its_note_points(corpus: Corpus) -> None:

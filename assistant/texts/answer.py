@@ -124,7 +124,7 @@ T = {
     },
 }
 
-# The advisor's own fit reasons (the reasons of case features are in catalogue/features.yaml);
+# The advisor's own fit reasons (those of the criteria are in catalogue/criteria.yaml, of features in features.yaml);
 # the sources they rest on are given where they are used (advisor.assess_fit).
 FIT_REASONS = {
     "nb": {
@@ -133,12 +133,6 @@ FIT_REASONS = {
         "procurement": "I en anskaffelse kan kommunen ha dialog med leverandører før konkurransen, men må behandle dem "
         "likt og ikke gi noen en urimelig konkurransefordel; samskaping passer i behovs- og dialogfasen, ikke i "
         "tildelingen.",
-        "individual_decision": "Samskaping på individnivå er mulig, men når kommunen tildeler en tjeneste, treffer den "
-        "et vedtak i utøvelse av offentlig myndighet om en bestemt persons rettigheter – et enkeltvedtak.",
-        "actors": "Flere aktører utenfor kommunen er med ({actors}), og det er det samskaping bygger på.",
-        "individual_level": "Samskaping kan også skje på individnivå, rundt én persons eller families behov.",
-        "unclear": "Beskrivelsen viser ikke om dette er et sammensatt problem kommunen ikke kan løse alene (der "
-        "samskaping passer) eller myndighetsutøvelse (der det ikke passer).",
     },
     "en": {
         "participation": "Use good participation (medvirkning) and clear communication instead; where a plan is "
@@ -146,13 +140,6 @@ FIT_REASONS = {
         "procurement": "In a procurement the municipality may talk to suppliers before the competition, but must "
         "treat them equally and must not give anyone an unfair advantage; co-creation fits the needs and dialogue "
         "phase, not the award.",
-        "individual_decision": "Co-creation at the individual level is possible, but when the municipality allocates "
-        "a service it makes a decision in the exercise of public authority about one person's rights – an "
-        "individual decision (enkeltvedtak).",
-        "actors": "Several actors outside the municipality take part ({actors}), which co-creation needs.",
-        "individual_level": "Co-creation also works at the individual level, around one person's or family's needs.",
-        "unclear": "The description does not show whether this is a complex problem the municipality cannot solve "
-        "alone (where co-creation fits) or a matter of authority (where it does not).",
     },
 }
 ACTOR_NAMES = {
