@@ -91,9 +91,12 @@ def assess_fit(
         spec = catalogue.criteria[cid]
         reasons.append(Reason(reason_text(judged[cid], spec, lang, groups), list(judged[cid].claim(spec).cites)))
 
+    # The decisions are authority, but the case also designs what they are made under, or names a complex
+    # problem outright: co-creation may fit the design or the problem, not the decisions.
     authority_by_words = status["authority"] == "met" and judged["authority"].by in ("terms", "fact")
-    mixed = authority_by_words and (
-        (status["complex"] == "met" and judged["complex"].by in ("terms", "fact")) or designing(question, catalogue)
+    mixed = status["authority"] == "met" and (
+        bool(designing(question, catalogue))
+        or (authority_by_words and status["complex"] == "met" and judged["complex"].by in ("terms", "fact"))
     )
     if status["authority"] == "met" and not mixed:
         verdict = "not_suited"

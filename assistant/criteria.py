@@ -30,6 +30,7 @@ COMPLEX_BY_MEANING = 0.025  # sim(complex) − sim(authority) at or above this: 
 # in between, authority is unknown (and asked when it decides)
 OUTSIDE_ACTORS = ("citizens", "volunteers", "business", "suppliers")  # features.yaml groups outside the municipality
 DECIDING = ("authority", "complex", "actors")  # the criteria the verdict rests on, asked in this order
+SEVERAL_GROUPS = 2  # outside actor groups that, each holding a part, show a problem no single owner can solve
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Judged:
     id: str
     status: CriterionStatus
     words: list[str] = field(default_factory=list)
-    by: str = ""  # "terms" | "meaning" | "fact" | ""
+    by: str = ""  # "terms" | "meaning" | "fact" | "actors" (complex, from several outside groups) | ""
 
     def criterion(self, spec: FitCriterion, lang: Lang) -> Criterion:
         return Criterion(self.id, spec.label.text(lang), self.status, evidence_text(self, lang),
@@ -137,6 +138,10 @@ def judge(
             out["complex"] = Judged("complex", "met", [], "meaning")
     elif out["authority"].status == "unknown" and out["complex"].status == "met" and not hints:
         out["authority"] = Judged("authority", "not_met")  # no embedder: a complex problem named outright
+    # Thesis 2.3/2.4.1: a problem whose parts are held by several kinds of actors outside the municipality
+    # (residents, civil society, business …) is one the municipality cannot solve alone.
+    if out["complex"].status == "unknown" and out["authority"].status != "met" and len(outside) >= SEVERAL_GROUPS:
+        out["complex"] = Judged("complex", "met", [words[0] for words in outside.values()], "actors")
     influence = out["influence"]
     if out["authority"].status == "met":
         out["influence"] = Judged("influence", "not_met", out["authority"].words, out["authority"].by)
@@ -147,7 +152,7 @@ def judge(
 
 def designing(question: ParsedQuestion, catalogue: Catalogue) -> list[str]:
     """Words showing the case designs what decisions are later made under (a service, a system, rules)."""
-    return stem_matches(question.context, catalogue.criteria["authority"].design.all())
+    return matches(question.context, catalogue.criteria["authority"].design.all())
 
 
 def evidence_text(judged: Judged, lang: Lang) -> str:
@@ -156,6 +161,9 @@ def evidence_text(judged: Judged, lang: Lang) -> str:
         return ("your answer: " if lang == "en" else "ditt svar: ") + f"«{judged.words[0]}»"
     if judged.words:
         shown = ", ".join(f"«{w}»" for w in dict.fromkeys(judged.words[:4]))
+        if judged.by == "actors":
+            return (f"several kinds of actors outside the municipality hold a part: {shown}" if lang == "en"
+                    else f"flere slags aktører utenfor kommunen har en del av løsningen: {shown}")
         return (f"the case says {shown}" if lang == "en" else f"saken nevner {shown}")
     if judged.by == "meaning":
         return "judged from the description as a whole" if lang == "en" else "vurdert ut fra beskrivelsen som helhet"

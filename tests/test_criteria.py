@@ -44,6 +44,28 @@ def test_a_complex_problem_with_outside_actors_is_suited_with_the_words_shown(as
     assert "### Kriteriene" in answer.text and answer.clarify is None
 
 
+def test_parts_held_by_several_kinds_of_outside_actors_show_a_complex_problem(assistant: Assistant) -> None:
+    # No word of complexity: the residents' association, the shop owners and the school's parents each hold
+    # a part, so no single owner can solve it (thesis 2.3, 2.4.1); compound heads are read («beboerforeningen»).
+    answer = assistant.ask("Torget i bygda er tomt om kveldene. Beboerforeningen, butikkeierne i sentrum og "
+                           "foreldrene ved skolen vil gjøre noe med det sammen med kommunen. Passer samskaping?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    complex_ = next(c for c in answer.fit.criteria if c.id == "complex")
+    assert complex_.status == "met" and "flere slags aktører utenfor kommunen" in complex_.evidence
+    assert answer.clarify is None
+
+
+def test_designing_the_system_decisions_are_made_under_is_not_case_handling(assistant: Assistant) -> None:
+    # Permits are authority, but this case designs the service the applications go through: it depends.
+    design = assistant.ask("We want to design a new online service for applying for building permits together "
+                           "with architects and homeowners. Is this a good case for co-creation?")
+    assert design.fit is not None and design.fit.verdict == "depends"
+    # «developer» is a person, not the verb «develop»: deciding his permit stays authority.
+    permit = assistant.ask("A developer has applied for a dispensation from the zoning plan. He wants us to "
+                           "co-create the decision with him. Is co-creation appropriate?")
+    assert permit.fit is not None and permit.fit.verdict == "not_suited"
+
+
 def test_an_unknown_deciding_criterion_is_asked_and_the_answer_decides(assistant: Assistant) -> None:
     case = "Vi vurderer å samskape med innbyggerne om det nye kulturhuset. Passer samskaping?"
     first = assistant.ask(case)
