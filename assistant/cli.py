@@ -179,7 +179,7 @@ def cmd_ship_vectors(settings: Settings, args: argparse.Namespace) -> int:
     descriptions to the shipped file."""
     from .embed import ShippedVectors, content_hash, embed_with_cache, shipped_vectors_path
     from .eval_baselines import source_texts, split_sources
-    from .scope import domain_texts
+    from .scope import OUTSIDE_FILE, domain_texts
     from .uploads import UPLOAD_DIR
 
     print_report(_ingest(settings, rebuild=False))
@@ -188,7 +188,7 @@ def cmd_ship_vectors(settings: Settings, args: argparse.Namespace) -> int:
     texts = [c.text for c in index.chunks if not c.source_path.startswith(uploads)]
     texts += [d.page_content for d in split_sources(source_texts(settings, index))
               if not str(d.metadata["source"]).startswith(uploads)]
-    texts += domain_texts()  # the scope gate's descriptions of what Samskap covers
+    texts += domain_texts() + domain_texts(OUTSIDE_FILE)  # the scope gate's descriptions of what Samskap covers and not
     with embedding_cache(settings) as cache:
         vectors, embedded = embed_with_cache(index.embedder, texts, cache, settings.embed_batch_size)
     items = {content_hash(t): v for t, v in zip(texts, vectors, strict=True) if v is not None}

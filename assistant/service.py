@@ -23,6 +23,7 @@ from .question import ParsedQuestion, Turn, parse_question
 from .retrieve import Hit, Retriever
 from .scope import (
     MIN_GATE_PASSAGES,
+    OUTSIDE_FILE,
     Coverage,
     ScopeDecision,
     check_scope,
@@ -52,6 +53,10 @@ class Assistant:
         return domain_vectors(self.index)
 
     @cached_property
+    def _outside(self) -> np.ndarray:
+        return domain_vectors(self.index, OUTSIDE_FILE)
+
+    @cached_property
     def _known_stems(self) -> frozenset[str]:
         """Stems the corpus or the description of what Samskap covers uses (scope: Coverage.unknown)."""
         return frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts())))
@@ -67,6 +72,7 @@ class Assistant:
             mean_vector=self.index.mean_vector,
             domain=self._domain,
             vocabulary=self._known_stems,
+            outside=self._outside,
         )
 
     def _coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> ScopeDecision:

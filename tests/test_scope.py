@@ -66,7 +66,7 @@ def test_refusal_reasons_are_codes_with_messages_in_both_languages() -> None:
 
 
 def _below_threshold() -> Coverage:
-    return Coverage(lift=0.0, domain=0.0, unknown=1.0)
+    return Coverage(lift=0.0, domain=0.0, unknown=1.0, outside=1.0)
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])
@@ -82,10 +82,10 @@ def test_an_out_of_scope_legal_question_gets_one_generic_pointer(lang: str) -> N
 
 
 def test_the_coverage_score_is_the_weighted_signals() -> None:
-    coverage = Coverage(lift=0.1, domain=0.85, unknown=0.2)
-    expected = WEIGHTS["lift"] * 0.1 + WEIGHTS["domain"] * 0.85 + WEIGHTS["unknown"] * 0.2
+    coverage = Coverage(lift=0.1, domain=0.85, unknown=0.2, outside=0.8)
+    expected = WEIGHTS["lift"] * 0.1 + WEIGHTS["domain"] * 0.85 + WEIGHTS["unknown"] * 0.2 + WEIGHTS["outside"] * 0.8
     assert coverage.score() == pytest.approx(expected)
-    assert WEIGHTS["lift"] > 0 and WEIGHTS["domain"] > 0 and WEIGHTS["unknown"] < 0
+    assert WEIGHTS["lift"] > 0 and WEIGHTS["domain"] > 0 and WEIGHTS["unknown"] < 0 and WEIGHTS["outside"] < 0
 
 
 def test_a_refusal_shows_its_message_never_its_code() -> None:
@@ -97,9 +97,8 @@ def test_a_refusal_shows_its_message_never_its_code() -> None:
 # ---------------------------------------------------------------- the calibrated gate on the shipped corpus ---
 
 # From benchmarks/scope_calibration.py on the tuning set: 0 in-scope questions refused as off-topic,
-# 53 of 72 out-of-scope ones refused (0.736), accuracy 0.880 over the 158 questions that reach the gate
-# (0.91 over all 166, counting follow-ups answered and no-case requests given a question back).
-TUNING_MIN_RECALL = 0.70
+# 57 of 72 out-of-scope ones refused (0.792), accuracy 0.905 over the 158 questions that reach the gate.
+TUNING_MIN_RECALL = 0.75
 TUNING_MIN_ACCURACY = 0.88
 PREVIOUS = ("Vi vil prøve ut nye løsninger for eldre i én bygd sammen med frivillige. Hvilken metode passer?", "")
 
@@ -107,6 +106,21 @@ PREVIOUS = ("Vi vil prøve ut nye løsninger for eldre i én bygd sammen med fri
 @pytest.fixture(scope="module")
 def assistant(shipped_settings: Settings, shipped_index: Index) -> Assistant:
     return Assistant(shipped_settings, index=shipped_index)
+
+
+def test_private_matters_from_other_areas_of_law_are_refused_and_municipal_cases_answered(
+    assistant: Assistant,
+) -> None:
+    # Closer to what Samskap does not cover (data/outside.yaml) than to what it does: refused, with the
+    # pointer to lovdata.no for a legal one. Questions of our own, in none of the question sets.
+    for question in ("Arbeidsgiveren min vil ikke betale ut feriepengene mine. Hva kan jeg gjøre?",
+                     "Hvor mye får jeg i sykepenger hvis jeg er syk i tre måneder?",
+                     "My neighbour's dog barks all night. Can I report him to the police?"):
+        assert assistant.ask(question).refusal_reason == "off_topic", question
+    for question in ("Hvordan kan kommunen samarbeide med NAV, arbeidsgivere og frivillige om at flere unge kommer i jobb?",
+                     "Vi vil lage et bedre tilbud for pårørende til personer med demens sammen med demensforeningen. "
+                     "Hvilken metode passer?"):
+        assert not assistant.ask(question).refused, question
 
 
 def test_the_gate_on_the_tuning_set(assistant: Assistant) -> None:
