@@ -127,6 +127,7 @@ def judge(
         grouped = [w for words in outside.values() for w in words]
         out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
     hints = stem_matches(text, catalogue.criteria["authority"].hints.all())
+    consulted = matches(text, catalogue.criteria["complex"].consult.all())  # others only give input
     if similarity and "authority" in similarity and "complex" in similarity:
         margin = similarity["authority"] - similarity["complex"]
         if out["authority"].status == "unknown":
@@ -134,13 +135,15 @@ def judge(
                 out["authority"] = Judged("authority", "met", hints, "meaning")
             elif -margin >= COMPLEX_BY_MEANING and not hints:
                 out["authority"] = Judged("authority", "not_met", [], "meaning")
-        if out["complex"].status == "unknown" and -margin >= COMPLEX_BY_MEANING:
+        if out["complex"].status == "unknown" and -margin >= COMPLEX_BY_MEANING and not consulted:
             out["complex"] = Judged("complex", "met", [], "meaning")
     elif out["authority"].status == "unknown" and out["complex"].status == "met" and not hints:
         out["authority"] = Judged("authority", "not_met")  # no embedder: a complex problem named outright
     # Thesis 2.3/2.4.1: a problem whose parts are held by several kinds of actors outside the municipality
-    # (residents, civil society, business …) is one the municipality cannot solve alone.
-    if out["complex"].status == "unknown" and out["authority"].status != "met" and len(outside) >= SEVERAL_GROUPS:
+    # (residents, civil society, business …) is one the municipality cannot solve alone — unless they are only
+    # asked for input (criteria.yaml, complex.consult).
+    if (out["complex"].status == "unknown" and out["authority"].status != "met" and len(outside) >= SEVERAL_GROUPS
+            and not consulted):
         out["complex"] = Judged("complex", "met", [words[0] for words in outside.values()], "actors")
     influence = out["influence"]
     if out["authority"].status == "met":

@@ -55,6 +55,18 @@ def test_parts_held_by_several_kinds_of_outside_actors_show_a_complex_problem(as
     assert answer.clarify is None
 
 
+def test_asking_others_for_input_only_is_participation_and_the_complexity_is_asked(assistant: Assistant) -> None:
+    # Thesis 2.3: co-creation is not traditional participation with hearings; residents and businesses
+    # giving input on colours and furniture do not show a problem no single owner can solve.
+    for case in ("Vi skal pusse opp biblioteket og vil ha innspill fra innbyggere og lokale bedrifter på fargevalg "
+                 "og møbler. Passer samskaping?",
+                 "We are updating the municipal website and want feedback from residents and local businesses. "
+                 "Is co-creation suitable?"):
+        answer = assistant.ask(case)
+        assert answer.fit is not None and answer.fit.verdict == "depends", case
+        assert statuses(answer)["complex"] == "unknown" and answer.clarify is not None, case
+
+
 def test_designing_the_system_decisions_are_made_under_is_not_case_handling(assistant: Assistant) -> None:
     # Permits are authority, but this case designs the service the applications go through: it depends.
     design = assistant.ask("We want to design a new online service for applying for building permits together "

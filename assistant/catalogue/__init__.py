@@ -132,6 +132,7 @@ class FitCriterion(_Entry):
     terms: Cues = Cues()  # corpus words that show it outright
     hints: Cues = Cues()  # words that show it only when the case as a whole reads like it
     design: Cues = Cues()  # words of designing what the decisions are made under (authority only)
+    consult: Cues = Cues()  # words of asking others for input only (complex only: they hold no part then)
     question: Bilingual | None = None  # asked when it decides and is unknown
     options: Cues = Cues()
     facts: Facts | None = None
