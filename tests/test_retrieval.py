@@ -120,6 +120,11 @@ def test_analyze_finds_named_paragraphs_and_laws() -> None:
     # a year after a law's name is no paragraph (lookup.py fix)
     assert find_references("Opplæringslova 2023 gjelder fra 2024.") == []
     assert [r.key() for r in find_references("oppll 10-5")] == ["lov/2023-06-09-30/§10-5"]
+    # a law named after a paragraph binds to it on the same line only: the link of one law's paragraph
+    # is not a paragraph of the law on the next line
+    listed = "- Offentleglova § 18 · [lovdata.no](https://lovdata.no/lov/2006-05-19-16/§18)\n- Kommuneloven § 11-13"
+    assert [r.law_id for r in find_references(listed)] == [OFFL, "", KOML]
+    assert [r.key() for r in find_references("§ 5-7 i kommuneloven")] == [f"{KOML}/§5-7"]
 
 
 def test_fit_questions_get_the_fit_facet() -> None:
