@@ -90,6 +90,9 @@ def test_nynorsk_and_bokmal_forms_search_each_other() -> None:
         assert stem([word])[0] in bokmal
     for word in ("saksforberedelse", "virksomhet"):
         assert stem([word])[0] in nynorsk
+    # offentleglova's headings: "Opplysningar som er underlagde teieplikt", "Unntak av omsyn til …"
+    terms = keyword_terms("en søker, taushetsplikt og hensyn", "nb")
+    assert {stem([w])[0] for w in ("teieplikt", "omsyn", "søkjar")} <= set(terms)
 
 
 def test_english_glossary_expands_only_english_questions() -> None:
@@ -217,6 +220,21 @@ def test_bokmal_and_nynorsk_questions_find_the_nynorsk_paragraph(shipped_index: 
     assert keys(retriever, bokmal)[0] == f"{OFFL}/§14"
     no_pairs = replace(Tuning(), expansions=tuple(e for e in EXPANSIONS if e != "nynorsk"))
     assert f"{OFFL}/§14" not in keys(Retriever(shipped_index, no_pairs), bokmal)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "paragraph"),
+    [
+        ("Kan kommunen unnta opplysninger som er underlagt taushetsplikt fra innsyn?", "§13"),
+        ("Vi skal ansette en ny rådgiver. Kan vi holde navnet på en søker utenfor den offentlige søkerlisten?",
+         "§25"),
+    ],
+)
+def test_a_bokmal_question_finds_the_nynorsk_paragraph_by_its_heading_term(
+    shipped_index: Index, question: str, paragraph: str
+) -> None:
+    assert keys(Retriever(shipped_index), question)[0] == f"{OFFL}/{paragraph}"
 
 
 @pytest.mark.slow
