@@ -116,7 +116,7 @@ def compose(
     shown_entries = [e for e in legal if any(s.quote in plan.used for s in e.statements)]
     open_questions = list(dict.fromkeys(q.text(lang) for e in shown_entries[:3] for q in e.open_questions[:2]))
     if role == "jurist" or kind == "legal":
-        role_part = law_section(book, lang, 4 if role == "jurist" else 2, shown=summary)
+        role_part = law_section(book, lang, 4 if role == "jurist" else 2, shown="\n".join([summary, *points]))
         if role == "jurist" and open_questions:
             role_part.append(f"### {T[lang]['open']}\n" + "\n".join(f"- {q}" for q in open_questions))
         if role != "jurist" and kind == "legal":
@@ -304,7 +304,9 @@ class _Plan:
                 points.append(f"{label(claim.basis, lang)}: {claim_text(claim, self.book, lang)}")
         floor = max(MIN_COVERAGE, RELATIVE_COVERAGE * max((s.coverage for s in self.ranked), default=0.0))
         best_sentence = {s.key: s for s in best_per_passage(self.ranked)}
-        for key in self.passages():
+        order = self.passages()
+        runner_up = self._runner_up(order)
+        for key in ([runner_up] if runner_up else []) + order:
             if len(points) >= MAX_POINTS:
                 break
             statement = next((s.statement for s in self.statements if s.statement.cite == key
@@ -313,13 +315,23 @@ class _Plan:
             if statement is not None:
                 kind = KIND_LABEL[lang][statement.kind]
                 points.append(f"{label(statement.basis, lang)} · {kind}: {self._statement(statement)}")
-            elif sentence and sentence.coverage >= floor and sentence.text not in self.used and not self._quoted(key):
+            elif sentence and sentence.text not in self.used and not self._quoted(key) and (
+                sentence.coverage >= floor or key == runner_up
+            ):
                 self.used.add(sentence.text)
                 marker = self.book.cite(key, quote=sentence.text)
                 quote = clip(sentence.text, POINT_QUOTE)
                 title = short_title(sentence.chunk.title)
                 points.append(f"{label(basis_of(sentence.chunk), lang)} · {title}: «{quote}» {marker}")
         return [f"### {T[lang]['points']}\n" + "\n".join(f"- {p}" for p in points)] if points else []
+
+    def _runner_up(self, order: list[str]) -> str | None:
+        """For a legal answer, the best law paragraph after the one the summary rests on: it is always the
+        first key point, so the answer opens on the two paragraphs that answer best."""
+        if self.kind != "legal" or sum(c.basis == "lov" for c in self.book.items) >= 2:
+            return None
+        return next((k for k in order if not self._quoted(k)
+                     and self.book.index.by_key[k][0].source_type == "law"), None)
 
     def passages(self) -> list[str]:
         """Evidence passages by how well they answer: their best sentence (overlap with the question and

@@ -71,12 +71,15 @@ def _law_near(text: str, start: int, end: int) -> str:
     """The law named right before a reference (within 40 characters), else right after it."""
     alias_to_law = dict(_ALIASES)
     before = [m for m in _ALIAS_RE.finditer(text, max(0, start - 40), start)]
-    # A law name binds to the reference that follows it, unless another §, a quote or a line break
-    # stands between them ("Kommuneloven § 5-1: «… § 52 …»" does not make § 52 a kommuneloven §).
+    # A law name binds to the reference next to it, unless another §, a quote or a line break stands
+    # between them ("Kommuneloven § 5-1: «… § 52 …»" does not make § 52 a kommuneloven §, nor does a
+    # link ending in "§18)" make § 18 a paragraph of the law named on the next line).
     if before and not re.search(r"[§«»\n]", text[before[-1].end() : start]):
         return alias_to_law[before[-1].group(1).lower()]
     after = _ALIAS_RE.search(text, end, min(len(text), end + 25))
-    return alias_to_law[after.group(1).lower()] if after else ""
+    if after and not re.search(r"[§«»\n]", text[end : after.start()]):
+        return alias_to_law[after.group(1).lower()]
+    return ""
 
 
 def _tokens(group: str) -> list[str]:

@@ -207,6 +207,26 @@ NYNORSK_PAIRS: list[tuple[str, str]] = [
     ("fravær", "fråvær"),
     ("skoleeier", "skoleeigar"),
     ("uttale", "fråsegn"),
+    # the terms of offentleglova's paragraph headings (§§ 2–33) where the stems differ
+    ("virkeområde", "verkeområde"),
+    ("forbud", "forbod"),
+    ("kreve", "krevje"),
+    ("sammenstilling", "samanstilling"),
+    ("merinnsyn", "meirinnsyn"),
+    ("taushetsplikt", "teieplikt"),
+    ("utenfra", "utanfrå"),
+    ("hensyn", "omsyn"),
+    ("ansettelse", "tilsetjing"),
+    ("søker", "søkjar"),
+    ("forskning", "forsking"),
+    ("avgjøre", "avgjere"),
+    ("iverksetting", "iverksetjing"),
+    # and of opplæringslova's, where the stems differ and the word is not only a school term
+    ("medvirkning", "medverknad"),
+    ("tilskudd", "tilskot"),
+    ("forebygging", "førebygging"),
+    ("innhold", "innhald"),
+    ("tilbud", "tilbod"),
 ]
 
 # Words that make a question a legal one (law chunks then get Tuning.law_bonus).

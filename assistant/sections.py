@@ -40,7 +40,7 @@ def claim_text(item: Claim, book: CitationBook, lang: Lang) -> str:
 
 def law_section(book: CitationBook, lang: Lang, limit: int, shown: str = "") -> list[str]:
     """The law paragraphs cited so far, quoted with kind, version and link (the lawyer's section); a quote
-    already `shown` (in the summary) is not repeated."""
+    already `shown` (in the summary or a key point) is not repeated."""
     laws = [c for c in book.items if c.basis == "lov" or c.key.startswith(("lov/", "forskrift/"))][:limit]
     if not laws:
         return []

@@ -56,6 +56,27 @@ def test_the_summary_rests_on_the_decisive_paragraph(assistant: Assistant, quest
     assert answer.citations[0].version and answer.citations[0].url.endswith(decisive.split("/")[-1])
 
 
+@pytest.mark.parametrize(
+    ("question", "decisive"),
+    [
+        # Situation first, question last; the answer must open on law, not on the thesis or the fit criteria.
+        ("Ordføreren vil at kommunestyret skal kunne møtes på Teams når det er dårlig vær. "
+         "Kan kommunestyret vedta at møtene holdes som fjernmøter?", f"{KOML}/§11-7"),
+        ("Innbyggerne i bydelen har samlet underskrifter for å få kommunestyret til å behandle en ny skatepark. "
+         "Hvor mange må skrive under før kommunestyret må ta stilling til forslaget?", f"{KOML}/§12-1"),
+    ],
+)
+def test_a_legal_answer_opens_on_its_two_best_paragraphs(assistant: Assistant, question: str, decisive: str) -> None:
+    answer = assistant.ask(question)
+    check_layers(answer)
+    first, second = answer.citations[:2]
+    assert first.key == decisive, [c.key for c in answer.citations[:3]]
+    # the runner-up is a law paragraph of the evidence, shown as the first key point with its own words
+    assert second.basis == "lov" and second.key in answer.retrieved[:6], [c.key for c in answer.citations[:3]]
+    points = answer.text.split("### Det viktigste", 1)[1]
+    assert points.lstrip().startswith("- **Lov**") and "[2]" in points.split("\n- ", 2)[1]
+
+
 def test_the_summary_says_what_was_asked(assistant: Assistant) -> None:
     answer = assistant.ask("Kan en kommunalsjef velges som medlem av et utvalg som kommunestyret oppretter?")
     assert answer.summary.startswith("Nei.")  # § 7-3: kommunalsjefer are excluded from election

@@ -90,6 +90,9 @@ def test_nynorsk_and_bokmal_forms_search_each_other() -> None:
         assert stem([word])[0] in bokmal
     for word in ("saksforberedelse", "virksomhet"):
         assert stem([word])[0] in nynorsk
+    # offentleglova's headings: "Opplysningar som er underlagde teieplikt", "Unntak av omsyn til …"
+    terms = keyword_terms("en søker, taushetsplikt og hensyn", "nb")
+    assert {stem([w])[0] for w in ("teieplikt", "omsyn", "søkjar")} <= set(terms)
 
 
 def test_english_glossary_expands_only_english_questions() -> None:
@@ -120,6 +123,11 @@ def test_analyze_finds_named_paragraphs_and_laws() -> None:
     # a year after a law's name is no paragraph (lookup.py fix)
     assert find_references("Opplæringslova 2023 gjelder fra 2024.") == []
     assert [r.key() for r in find_references("oppll 10-5")] == ["lov/2023-06-09-30/§10-5"]
+    # a law named after a paragraph binds to it on the same line only: the link of one law's paragraph
+    # is not a paragraph of the law on the next line
+    listed = "- Offentleglova § 18 · [lovdata.no](https://lovdata.no/lov/2006-05-19-16/§18)\n- Kommuneloven § 11-13"
+    assert [r.law_id for r in find_references(listed)] == [OFFL, "", KOML]
+    assert [r.key() for r in find_references("§ 5-7 i kommuneloven")] == [f"{KOML}/§5-7"]
 
 
 def test_fit_questions_get_the_fit_facet() -> None:
@@ -212,6 +220,21 @@ def test_bokmal_and_nynorsk_questions_find_the_nynorsk_paragraph(shipped_index: 
     assert keys(retriever, bokmal)[0] == f"{OFFL}/§14"
     no_pairs = replace(Tuning(), expansions=tuple(e for e in EXPANSIONS if e != "nynorsk"))
     assert f"{OFFL}/§14" not in keys(Retriever(shipped_index, no_pairs), bokmal)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "paragraph"),
+    [
+        ("Kan kommunen unnta opplysninger som er underlagt taushetsplikt fra innsyn?", "§13"),
+        ("Vi skal ansette en ny rådgiver. Kan vi holde navnet på en søker utenfor den offentlige søkerlisten?",
+         "§25"),
+    ],
+)
+def test_a_bokmal_question_finds_the_nynorsk_paragraph_by_its_heading_term(
+    shipped_index: Index, question: str, paragraph: str
+) -> None:
+    assert keys(Retriever(shipped_index), question)[0] == f"{OFFL}/{paragraph}"
 
 
 @pytest.mark.slow
