@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from .answer import Basis, Citation, Lang
 from .index import Index
@@ -41,13 +42,24 @@ def sentences(text: str, min_chars: int = 20) -> list[str]:
     """Sentences of a passage with whitespace collapsed, its numbered heading left out; `min_chars=0`
     keeps short ones (for windows). Consecutive sentences joined by a space are a substring of the
     passage with whitespace collapsed."""
-    out = []
+    return [s for s in _split(text) if len(s) > min_chars]
+
+
+@lru_cache(maxsize=4096)
+def _split(text: str) -> tuple[str, ...]:
+    """All sentences of a passage (the same passages are split for every question that retrieves them)."""
+    out: list[str] = []
     for number, paragraph in enumerate(re.split(r"\n\s*\n", text.strip())):
         flat = " ".join(paragraph.split())
         if number == 0 and HEADING.fullmatch(flat):
             continue
-        out += [s for s in _SENTENCE_END.split(flat) if len(s) > min_chars]
-    return out
+        out += _SENTENCE_END.split(flat)
+    return tuple(out)
+
+
+@lru_cache(maxsize=16384)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))
 
 
 def clip(text: str, max_chars: int) -> str:
@@ -80,7 +92,7 @@ def best_quote(chunks: list[Chunk], hint: str, max_chars: int = 320, window: int
             candidate = " ".join(parts[start : start + window])
             if len(candidate) <= 20:
                 continue
-            overlap = len(hint_tokens & set(tokenize(candidate)))
+            overlap = len(hint_tokens & _stems(candidate))
             score = overlap - 0.001 * len(candidate)
             if score > best_score:
                 best, best_score = candidate, score
