@@ -28,6 +28,7 @@ from .evidence import (
     short_title,
 )
 from .index import Index
+from .lookup import find_references
 from .question import ParsedQuestion
 from .retrieve import Hit
 from .sections import (
@@ -173,15 +174,23 @@ def answer_kind(
 
 
 def _decisive(hits: Sequence[Hit], plan: _Plan) -> str | None:
-    """The passage the summary rests on: a named paragraph, else the passage (for a legal question the
-    law paragraph) among the top hits that answers best."""
+    """The passage the summary rests on: a paragraph named where the question asks, else the passage (for
+    a legal question the law paragraph) among the top hits and the named ones that answers best — a
+    paragraph named only in the situation («our committee under § 5-7 meets next week; what are the rules
+    for the notice?») competes with the rest."""
     direct = [h.key for h in hits if h.direct]
-    if direct:
+    if direct and (plan.kind not in ("legal", "source") or find_references(_asking(plan.question.text))):
         return direct[0]
     if plan.kind not in ("legal", "source"):
         return None
     top = {h.key for h in hits[:LAW_CANDIDATES] if plan.kind != "legal" or h.chunk.source_type == "law"}
-    return next((k for k in plan.passages() if k in top), None)
+    return next((k for k in plan.passages() if k in top or k in direct), direct[0] if direct else None)
+
+
+def _asking(text: str) -> str:
+    """The sentence that asks: the last one with a question mark, else the last sentence."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p]
+    return next((p for p in reversed(parts) if p.endswith("?")), parts[-1] if parts else "")
 
 
 @dataclass(frozen=True)

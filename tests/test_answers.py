@@ -77,6 +77,18 @@ def test_a_legal_answer_opens_on_its_two_best_paragraphs(assistant: Assistant, q
     assert points.lstrip().startswith("- **Lov**") and "[2]" in points.split("\n- ", 2)[1]
 
 
+def test_a_paragraph_named_only_in_the_situation_does_not_decide_what_is_asked(assistant: Assistant) -> None:
+    # The committee's legal basis is context; the question is about notice and announcement of meetings.
+    situation = assistant.ask("Vi har et utvalg etter kommuneloven § 5-7. Hvilke regler gjelder for innkalling "
+                              "til møter og kunngjøring av møtene?", role="jurist")
+    check_layers(situation)
+    assert [c.key for c in situation.citations[:2]] == [f"{KOML}/§11-3", f"{KOML}/§5-7"]
+    # Named where the question asks, the paragraph itself is what is asked about.
+    asked = assistant.ask("Hvilke regler gjelder for innkalling til møter i et utvalg etter kommuneloven § 5-7?",
+                          role="jurist")
+    assert asked.citations[0].key == f"{KOML}/§5-7"
+
+
 def test_the_summary_says_what_was_asked(assistant: Assistant) -> None:
     answer = assistant.ask("Kan en kommunalsjef velges som medlem av et utvalg som kommunestyret oppretter?")
     assert answer.summary.startswith("Nei.")  # § 7-3: kommunalsjefer are excluded from election
