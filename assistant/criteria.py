@@ -12,6 +12,7 @@ matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an al
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -91,16 +92,45 @@ def fact_for(catalogue: Catalogue, question: str, option: int, lang: Lang) -> tu
     return None
 
 
+# An association named by a compound on «-lag» («bygdelaget», «pensjonistlag», «idrettslagene»). The corpus's
+# other words on «-lag» are not: forslag, grunnlag, vederlag, opplag, overslag, nabolag, ozonlaget, the verb
+# «(på)klaget», and «-slag» after a short prefix (avslag, utslag, beslag, anslag, oppslag, innslag).
+_LAG_WORD = re.compile(r"(?<![\wæøå])([\wæøå]{3,}lag)(?:et|ene|a)?(?![\wæøå])", re.IGNORECASE)
+_NOT_ASSOCIATION = ("forslag", "grunnlag", "vederlag", "opplag", "overslag", "nabolag", "ozonlag", "klag")
+
+
+def associations(text: str) -> list[str]:
+    """Compounds on «-lag» that name an association."""
+    found = []
+    for match in _LAG_WORD.finditer(text):
+        head = match.group(1).lower()
+        if head.endswith(_NOT_ASSOCIATION) or (head.endswith("slag") and len(head) <= 8):
+            continue
+        found.append(match.group(0).lower())
+    return found
+
+
 def outside_actors(text: str, catalogue: Catalogue) -> dict[str, list[str]]:
     """The features.yaml actor groups outside the municipality named in the text (also as compound heads:
-    «fiskarlaget» is a «lag», «minoritetsforeldre» are «foreldre»), with the words found."""
+    «demensforeningen» is a «forening», «minoritetsforeldre» are «foreldre», «bygdelaget» a «lag»), with
+    the words found."""
     found = {}
     for group in OUTSIDE_ACTORS:
         cues = catalogue.features[group].cues.all() if group in catalogue.features else []
         words = compound_matches(text, cues) + matches(text, [c for c in cues if len(c.split()) > 1])
+        if group == "volunteers":
+            words += associations(text)
         if words:
-            found[group] = words
+            found[group] = list(dict.fromkeys(words))
     return found
+
+
+_NEGATION = r"(?:ikke|not|mer enn|more than|utover|beyond)"
+
+
+def _negated(text: str, word: str) -> bool:
+    """The word comes right after a negation («ikke bare gi innspill», «not just feedback»)."""
+    return bool(re.search(rf"\b{_NEGATION}\s+(?:[\wæøå]+\s+){{0,2}}{re.escape(word)}\b", text, re.IGNORECASE))
 
 
 def judge(
@@ -127,7 +157,8 @@ def judge(
         grouped = [w for words in outside.values() for w in words]
         out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
     hints = stem_matches(text, catalogue.criteria["authority"].hints.all())
-    consulted = matches(text, catalogue.criteria["complex"].consult.all())  # others only give input
+    consulted = [w for w in matches(text, catalogue.criteria["complex"].consult.all())  # others only give input
+                 if not _negated(text, w)]  # «ikke bare gi innspill» asks for more than input
     if similarity and "authority" in similarity and "complex" in similarity:
         margin = similarity["authority"] - similarity["complex"]
         if out["authority"].status == "unknown":

@@ -67,6 +67,19 @@ def test_asking_others_for_input_only_is_participation_and_the_complexity_is_ask
         assert statuses(answer)["complex"] == "unknown" and answer.clarify is not None, case
 
 
+def test_associations_named_by_compounds_on_lag_are_outside_actors(assistant: Assistant) -> None:
+    # «grendelaget» and «sanitetslaget» are associations; «forslaget» and «grunnlaget» are not, and «ikke bare
+    # innspill» asks for more than input.
+    answer = assistant.ask("Grendelaget, sanitetslaget og en lokal bonde vil gjøre noe med at skolen i grenda "
+                           "legges ned, og vi vil at de skal lage forslaget sammen med oss – ikke bare gi innspill. "
+                           "Passer samskaping?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    actors = next(c for c in answer.fit.criteria if c.id == "actors")
+    assert "«grendelaget»" in actors.evidence and "forslaget" not in actors.evidence
+    other = assistant.ask("Vi skal samskape om grunnlaget for forslaget etter et avslag i fjor. Passer samskaping?")
+    assert other.fit is not None and statuses(other)["actors"] == "unknown"  # no actor in those «-lag» words
+
+
 def test_designing_the_system_decisions_are_made_under_is_not_case_handling(assistant: Assistant) -> None:
     # Permits are authority, but this case designs the service the applications go through: it depends.
     design = assistant.ask("We want to design a new online service for applying for building permits together "
