@@ -142,6 +142,16 @@ def test_follow_up_uses_the_conversation(assistant: Assistant) -> None:
     assert alone.refused  # without a conversation there is nothing to follow up
 
 
+def test_a_question_that_stands_alone_is_not_read_with_the_one_before(assistant: Assistant) -> None:
+    # Asked after «Hva er samskaping?», a full legal question of its own is not a co-creation case:
+    # no fit verdict, and the answer is about who can be elected.
+    first = assistant.ask("Hva er samskaping?", role="jurist")
+    answer = assistant.ask("Kan en kommunalsjef velges som medlem av et utvalg som kommunestyret setter ned for "
+                           "idrettsanlegg?", role="jurist", history=[(first.question, first.text)])
+    assert answer.fit is None and answer.clarify is None
+    assert answer.kind == "legal" and answer.citations[0].key == "lov/2018-06-22-83/§7-3"
+
+
 def test_english_question_gets_an_english_answer(assistant: Assistant) -> None:
     answer = assistant.ask("Can the municipal council set up a committee with citizens and politicians?")
     assert answer.language == "en"
