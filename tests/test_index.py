@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.embed import Embedder
-from assistant.index import IndexUnavailable, build_index, build_lock, current_generation_dir, open_index
+from assistant.index import IndexUnavailable, build_index, build_lock, current_generation_dir, open_index, read
 from assistant.retrieve import Retriever
 
 from .conftest import ROOT, make_settings
@@ -51,9 +51,10 @@ def test_build_writes_manifest_and_finds_passages(tiny_corpus: Path, tmp_path: P
 
 
 def test_filtered_dense_search_gives_chromas_filtered_result(
-    tiny_corpus: Path, tmp_path: Path, embedder: Embedder
+    tiny_corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The post-filter shortcut (unfiltered top 4k, then the mask) returns what Chroma's filter does."""
+    """A filtered search (the exact scoring with a mask on a small local index; on a large one the
+    unfiltered HNSW top 4k, then the mask) returns what Chroma's own metadata filter does."""
     import numpy as np
 
     settings = make_settings(tiny_corpus, tmp_path / "index")
@@ -63,9 +64,14 @@ def test_filtered_dense_search_gives_chromas_filtered_result(
     for kind, k in (("law", 5), ("strategy", 5), ("strategy", 1), ("law", 30)):
         where, mask = {"source_type": {"$in": [kind]}}, kinds == kind
         for query in ("eldre som bor hjemme og frivillige", "innsyn i dokument"):
-            shortcut = index.dense(query, k, where, mask)
-            assert shortcut == index.dense(query, k, where)  # Chroma's metadata filter
-            assert len(shortcut) == min(k, int(mask.sum())) and all(mask[p] for p, _ in shortcut)
+            filtered = index.dense(query, k, where, mask)
+            chroma = index._query(index.query_vector(query).tolist(), k, where)  # Chroma's metadata filter
+            assert [p for p, _ in filtered] == [p for p, _ in chroma]
+            assert np.allclose([s for _, s in filtered], [s for _, s in chroma], atol=1e-5)
+            assert len(filtered) == min(k, int(mask.sum())) and all(mask[p] for p, _ in filtered)
+            with monkeypatch.context() as patch:  # the HNSW post-filter shortcut of a large index
+                patch.setattr(read, "EXACT_MAX", 0)
+                assert [p for p, _ in index.dense(query, k, where, mask)] == [p for p, _ in chroma]
 
 
 def test_incremental_update_embeds_only_changes(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:

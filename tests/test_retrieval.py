@@ -347,3 +347,17 @@ def test_langchain_retriever_composes_with_runnables(shipped_index: Index) -> No
     assert isinstance(doc.metadata["score"], float)
     thesis_only = SamskapRetriever(retriever=Retriever(shipped_index), k=3, source_types=["thesis"])
     assert all(d.metadata["key"].startswith("thesis/") for d in thesis_only.invoke("living lab"))
+
+
+@pytest.mark.slow
+def test_every_passage_of_the_shipped_corpus_is_found_by_its_own_vector(shipped_index: Index) -> None:
+    """The dense leg searches every stored vector: a passage is its own nearest neighbour, and two
+    searches give the same passages in the same order (an approximate graph could lose a passage)."""
+    import numpy as np
+
+    positions, vectors = shipped_index._stored
+    for position, vector in zip(positions[::7], vectors[::7], strict=True):
+        best = shipped_index._exact(np.asarray(vector), 3, None)
+        assert best[0][0] == position or best[0][1] == pytest.approx(best[1][1]), shipped_index.chunks[position].chunk_id
+    query = "Kan kommunestyret opprette et utvalg med innbyggere?"
+    assert shipped_index.dense(query, 50) == shipped_index.dense(query, 50)
