@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .answer import Clarify, Criterion, Fit, Lang
 from .catalogue import Catalogue, LegalEntry, Method
-from .criteria import DECIDING, Judged, designing, judge, outside_actors, reason_text
+from .criteria import DECIDING, Judged, designing, judge, reason_text
 from .cues import matches
 from .question import ParsedQuestion
 from .texts.answer import FIT_REASONS
@@ -82,14 +82,13 @@ def assess_fit(
     if not is_case(question, judged, features):
         return None
     lang = question.lang
-    groups = list(outside_actors(question.context, catalogue))  # named in the actors reason
     status = {cid: j.status for cid, j in judged.items()}
     reasons: list[Reason] = []
     ask: str | None = None
 
     def add(cid: str) -> None:
         spec = catalogue.criteria[cid]
-        reasons.append(Reason(reason_text(judged[cid], spec, lang, groups), list(judged[cid].claim(spec).cites)))
+        reasons.append(Reason(reason_text(judged[cid], spec, lang), list(judged[cid].claim(spec).cites)))
 
     # The decisions are authority, but the case also designs what they are made under, or names a complex
     # problem outright: co-creation may fit the design or the problem, not the decisions.

@@ -13,7 +13,6 @@ matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an al
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +41,7 @@ class Judged:
     status: CriterionStatus
     words: list[str] = field(default_factory=list)
     by: str = ""  # "terms" | "meaning" | "fact" | "actors" (complex, from several outside groups) | ""
+    groups: list[str] = field(default_factory=list)  # actors: the OUTSIDE_ACTORS groups the case names
 
     def criterion(self, spec: FitCriterion, lang: Lang) -> Criterion:
         return Criterion(self.id, spec.label.text(lang), self.status, evidence_text(self, lang),
@@ -156,6 +156,7 @@ def judge(
     if out["actors"].by != "fact" and outside:
         grouped = [w for words in outside.values() for w in words]
         out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
+    out["actors"].groups = list(outside)  # named in the reason, also when the user answered the question
     hints = stem_matches(text, catalogue.criteria["authority"].hints.all())
     consulted = [w for w in matches(text, catalogue.criteria["complex"].consult.all())  # others only give input
                  if not _negated(text, w)]  # «ikke bare gi innspill» asks for more than input
@@ -204,9 +205,9 @@ def evidence_text(judged: Judged, lang: Lang) -> str:
     return ""
 
 
-def reason_text(judged: Judged, spec: FitCriterion, lang: Lang, actors: Sequence[str]) -> str:
+def reason_text(judged: Judged, spec: FitCriterion, lang: Lang) -> str:
     """The criterion's reason, with the actor groups filled in and what decided it."""
-    names = [ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in actors]
+    names = [ACTOR_NAMES[lang][a] for a in OUTSIDE_ACTORS if a in judged.groups]
     if judged.id == "actors" and not names:
         names = judged.words[:3]
     text = judged.claim(spec).text(lang).format(actors=", ".join(names) or "–")

@@ -20,8 +20,8 @@ from .storage import IndexUnavailable, chroma_client, current_generation_dir
 
 QUERY_VECTORS_KEPT = 64  # recent query embeddings kept (Index.query_vector)
 POST_FILTER_FACTOR = 4  # a filtered dense search first tries the unfiltered top 4k (see Index.dense)
-# Up to this many stored vectors a local index scores every one of them exactly (one matrix product, about
-# 0.3 ms for the shipped corpus) instead of asking Chroma's approximate HNSW graph: the same passages for
+# Up to this many stored vectors a local index scores every one of them exactly (one matrix-vector product,
+# about 0.2 ms for the shipped corpus) instead of asking Chroma's approximate HNSW graph: the same passages for
 # the same question on every build. Two builds of the shipped corpus differed in the top 10 for 10 of 187
 # public questions, and one build's graph could not reach a passage at all (its own vector did not find
 # it). Larger corpora, and a Chroma server, keep the HNSW search.
@@ -95,7 +95,8 @@ class Index:
     ) -> list[tuple[int, float]]:
         """Nearest chunks by cosine similarity: (position, similarity), best first.
 
-        With a filter (`where`, and the same filter as a boolean `mask` over the chunks) the search
+        A local index of at most EXACT_MAX vectors scores them all (`_exact`, with `mask` as the filter);
+        the rest goes to Chroma's HNSW search. There, with a filter (`where`, and the same filter as a boolean `mask` over the chunks) the search
         first looks at the unfiltered top 4k and keeps what passes the mask: when k pass, they are
         the filtered top k, without Chroma's metadata pre-filter (which costs ~200 ms at 100k chunks).
         Otherwise Chroma filters. A failed query is retried once on a fresh connection, so a restarted
@@ -142,7 +143,7 @@ class Index:
         chunk order."""
         positions = self._stored[0]
         # einsum, not @: a BLAS call here wakes its thread pool, whose spinning threads then slow the next
-        # query embedding (the engine's own threads) to half speed on two cores; this loop takes ~0.3 ms.
+        # query embedding (the engine's own threads) to half speed on two cores; this takes ~0.2 ms.
         sims = np.einsum("ij,j->i", self._unit, vector / (np.linalg.norm(vector) or 1.0))
         if mask is not None:
             sims = np.where(mask[positions], sims, -np.inf)
