@@ -23,6 +23,12 @@ def _compiled(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return _phrase_pattern(list(phrases))
 
 
+@lru_cache(maxsize=16384)
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    """The stems of a catalogue phrase; phrases are fixed, so each is tokenised once per process."""
+    return tuple(tokenize(phrase))
+
+
 def matches(text: str | ParsedQuestion, phrases: list[str]) -> list[str]:
     """Cue phrases found in text: exact whole words, or (for several words) their stems in order, close."""
     lowered, stems = (
@@ -31,13 +37,13 @@ def matches(text: str | ParsedQuestion, phrases: list[str]) -> list[str]:
     pattern = _compiled(tuple(phrases))
     found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(lowered))) if pattern else []
     for phrase in phrases:
-        parts = tokenize(phrase)
+        parts = phrase_stems(phrase)
         if len(parts) > 1 and phrase.lower() not in found and _near(parts, stems):
             found.append(phrase.lower())
     return found
 
 
-def _near(parts: list[str], stems: Sequence[str], slack: int = 2) -> bool:
+def _near(parts: Sequence[str], stems: Sequence[str], slack: int = 2) -> bool:
     """The stems of a phrase occur in the text in the same order, with at most `slack` words between."""
     for start, stem in enumerate(stems):
         if stem != parts[0]:
@@ -60,7 +66,7 @@ def stem_matches(text: str, phrases: list[str]) -> list[str]:
     present = set(stems)
     found = []
     for phrase in phrases:
-        parts = tokenize(phrase)
+        parts = phrase_stems(phrase)
         if parts and (parts[0] in present if len(parts) == 1 else _near(parts, stems)):
             found.append(phrase.lower())
     return found
@@ -74,7 +80,7 @@ def compound_matches(text: str, words: list[str]) -> list[str]:
     stems = set(tokenize(text))
     found = []
     for word in words:
-        parts = tokenize(word)
+        parts = phrase_stems(word)
         if len(parts) != 1:
             continue
         head = parts[0]

@@ -21,7 +21,7 @@ from .ingest.lawmeta import in_force_date
 from .query import keyword_terms
 from .question import ParsedQuestion
 from .retrieve import HEADING, Hit, heading_text
-from .textproc import tokenize
+from .textproc import Decompounder, tokenize
 from .texts.answer import T, long_date
 
 DEPTH = 6  # passages whose sentences are ranked (named paragraphs come on top of these)
@@ -60,6 +60,12 @@ def _split(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=16384)
 def _stems(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=16384)
+def _compound_stems(text: str, compounds: Decompounder | None) -> frozenset[str]:
+    """Stems of a text with its compounds' parts (corpus sentences are scored for many questions)."""
+    return frozenset(tokenize(text, compounds))
 
 
 def clip(text: str, max_chars: int) -> str:
@@ -132,7 +138,7 @@ class Terms:
 
     def covered(self, text: str) -> set[str]:
         """The question's terms that the text contains."""
-        stems = set(tokenize(text, self.compounds))
+        stems = _compound_stems(text, self.compounds)
         return {t for t in self.weight if t in stems}
 
     def share(self, terms: set[str]) -> float:
@@ -177,6 +183,7 @@ def basis_of(chunk: Chunk) -> Basis:
     return {"law": "lov", "strategy": "strategi"}.get(chunk.source_type, "forskning")  # type: ignore[return-value]
 
 
+@lru_cache(maxsize=4096)
 def norm(text: str) -> str:
     return " ".join(text.split())
 
