@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import load_settings
-from .eval_metrics import score
+from .eval_metrics import Question, score
 from .evaluate import ask_all, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,18 +31,35 @@ COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
+def denominators(questions: Sequence[Question]) -> dict[str, int]:
+    """How many cases each share is taken over (a share of 9 cases moves 0.111 with one answer)."""
+    expects = [q.expect for q in questions]
+    return {
+        "recall_at_k": sum(bool(e.get("sources")) for e in expects),
+        "law_recall": sum(len(e.get("laws") or []) for e in expects),
+        "lead_at_2": sum(bool(e.get("laws")) for e in expects),
+        "method_hit_at_3": sum(bool(e.get("methods")) for e in expects),
+        "fit_accuracy": sum(bool(e.get("fit")) for e in expects),
+        "refusal_recall": sum(e.get("refuse") is True for e in expects),
+    }
+
+
+def _cell(value: Any, n: int | None = None) -> str:
     if value is None:
         return "–"
-    return str(value) if isinstance(value, int) else f"{value:.3f}"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3f}" + (f" /{n}" if n else "")
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    """A Markdown table: one row per set, the §5 metrics as columns, text length p50 last."""
+def table(results: dict[str, dict[str, Any]], counts: dict[str, dict[str, int]] | None = None) -> str:
+    """A Markdown table: one row per set, the §5 metrics as columns (each share with the number of cases
+    it is taken over, when known), text length p50 last."""
     head = "| set | role | n | " + " | ".join(name for name, _ in COLUMNS) + " | text p50 |"
     rows = [head, "|" + "---|" * (len(COLUMNS) + 4)]
     for name, result in results.items():
-        cells = [_cell(result.get(metric)) for _, metric in COLUMNS]
+        n = (counts or {}).get(name, {})
+        cells = [_cell(result.get(metric), n.get(metric)) for _, metric in COLUMNS]
         chars = result.get("answer_chars", {}).get("p50")
         rows.append(f"| {name} | {SETS.get(name, '')} | {result['n_questions']} | " + " | ".join(cells)
                     + f" | {chars or 0:.0f} |")
@@ -60,13 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     build_index(settings)  # up to date with the shipped corpus (vectors ship with it)
     index = open_index(settings)
     assistant = Assistant(settings, index=index)
-    results = {}
+    results, counts = {}, {}
     for name in SETS:
         path = ROOT / "evals" / f"{name}.yaml"
         if path.exists():
             questions = load_questions(path)
             results[name] = score(questions, ask_all(assistant, questions, progress=False), 5, index)
-    text = "Sets tuned on and held-out sets (only reported):\n\n" + table(results)
+            counts[name] = denominators(questions)
+    text = (
+        "Sets tuned on and held-out sets (only reported; «/n» is the number of cases a share is taken over):\n\n"
+        + table(results, counts)
+    )
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")

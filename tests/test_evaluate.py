@@ -27,6 +27,7 @@ from assistant.eval_metrics import (
     score,
     summarise,
 )
+from assistant.eval_sets import denominators, table
 from assistant.evaluate import (
     QuestionsError,
     apply_threshold_file,
@@ -122,6 +123,17 @@ def test_summarise_gives_exact_metrics() -> None:
         "clarify_rate": 0.0,
     }
     assert summarise(records(), k=2)["recall_at_k"] == 0.5
+
+
+def test_the_side_by_side_table_says_how_many_cases_each_share_is_taken_over() -> None:
+    pairs = records()
+    questions = [q for q, _ in pairs]
+    counts = denominators(questions)
+    assert counts["fit_accuracy"] == 2 and counts["lead_at_2"] == 2  # q1 and q3 expect a fit; q2, q4 laws
+    assert counts["law_recall"] == 3 and counts["refusal_recall"] == 2
+    row = table({"questions": summarise(pairs, k=5)}, {"questions": counts}).splitlines()[-1]
+    assert "| 0.500 /2 |" in row  # fit: one of two, not a bare 0.500
+    assert "| 1 |" in row  # false refusals stay a count
 
 
 def test_metrics_are_null_without_their_expectation() -> None:
