@@ -149,7 +149,7 @@ _GENERIC_ADVICE = frozenset(
     "bør burde burdi gjøre gjør gjort gjere gjer gjera gjøres metode metoden metoder metodar tilnærming "
     "framgangsmåte fremgangsmåte velge velje vel velger råd rådet tips hjelp hjelpe hjelpa trenger treng "
     "trengs litt noe noen noko nokon ting sak saken saka saker prosjekt prosjektet case gå går fram frem "
-    "gang begynne byrje starte start komme kommer anbefale anbefaler anbefalt lurt lurest best beste "
+    "gang begynne byrje starte start komme kommer kome koma kjem anbefale anbefaler anbefalt lurt lurest best beste "
     "passer passar bruke bruk regler reglene reglane regelverket lov loven lova lovlig tillatt si sier "
     "seier spørsmål lurer an nå jeg eg du dere de dykk kommune kommunen kommunar kommuner mer meir "
     "bedre betre god godt gode første neste steg kanskje egentlig eigentleg akkurat gjerne mulig mogleg "

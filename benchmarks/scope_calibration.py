@@ -1,6 +1,9 @@
-"""Calibrate the scope gate (scope.judge_coverage) on evals/scope_tuning.yaml, and only there.
+"""Calibrate the scope gate (scope.judge_coverage) on the scope tuning sets, and only there.
 
-    python benchmarks/scope_calibration.py [--margin 0.25] [--json OUT]
+    python benchmarks/scope_calibration.py [--margin 0.25] [--json OUT] [--tuning FILE ...]
+
+The tuning sets are evals/scope_tuning.yaml and evals/scope_tuning2.yaml (written blind, the second one
+checked against the gate as it was before it joined the fit). `--tuning` takes other files.
 
 For each tuning question it runs what the service runs before the gate: the cheap checks
 (scope.check_scope), retrieval, and the coverage signals (scope.measure_coverage). Questions the cheap
@@ -34,17 +37,18 @@ from assistant.index import build_index, current_generation_dir  # noqa: E402
 from assistant.question import parse_question  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
-TUNING = ROOT / "evals" / "scope_tuning.yaml"
+TUNING = (ROOT / "evals" / "scope_tuning.yaml", ROOT / "evals" / "scope_tuning2.yaml")
 SIGNALS = tuple(scope.WEIGHTS)  # lift, domain, unknown
 L2 = 0.02
 # A previous question for the tuning set's follow-ups (they carry none): any in-scope case will do.
 PREVIOUS = ("Vi vil prøve ut nye løsninger for eldre i én bygd sammen med frivillige. Hvilken metode passer?", "")
 
 
-def signals(assistant: Assistant) -> list[dict[str, Any]]:
+def signals(assistant: Assistant, paths: tuple[Path, ...] = TUNING) -> list[dict[str, Any]]:
     """One row per tuning question: its label and kind, what stopped it before the gate, its signals."""
     rows = []
-    for item in yaml.safe_load(TUNING.read_text(encoding="utf-8")):
+    items = [item for path in paths for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    for item in items:
         history = [PREVIOUS] if item["kind"] == "followup" else []
         parsed = parse_question(
             scope.clean_question(item["question"]), "prosjektleder", None, history, assistant.retriever.analyze
@@ -97,12 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--margin", type=float, default=scope.MARGIN)
     parser.add_argument("--json", type=Path, help="write the rows (signals per tuning question) here")
+    parser.add_argument("--tuning", type=Path, nargs="+", default=list(TUNING), help="the labelled files")
     args = parser.parse_args()
 
     settings = Settings()
     if current_generation_dir(settings) is None:
         build_index(settings)
-    rows = signals(Assistant(settings))
+    rows = signals(Assistant(settings), tuple(args.tuning))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
 
