@@ -7,7 +7,9 @@ difference of the two best similarities decides — a relative measure, so it do
 similar the embedder makes texts in general. The margins below were chosen on evals/fit_tuning.yaml, the
 fit items of evals/scope_tuning.yaml and the public set's fit questions (held-out sets are only reported):
 not-suited cases lie at −0.02 … +0.04, suited ones at −0.07 … −0.03, mixed ones at −0.02 … 0. Terms are
-matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an allocation.
+matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an allocation; a term right after a
+negation («ikke om tildeling») does not count. evals/fit_tuning2.yaml (64 cases, written blind) checked the
+criteria as they were before it joined the tuning material: 43 of 64 right.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from .answer import Criterion, CriterionStatus, Lang
 from .catalogue import Catalogue, Claim, FitCriterion
-from .cues import compound_matches, matches, stem_matches
+from .cues import compound_matches, matches, phrase_stems, stem_matches
 from .embed import Embedder
 from .question import ParsedQuestion
 from .texts.answer import ACTOR_NAMES
@@ -129,8 +131,11 @@ _NEGATION = r"(?:ikke|not|mer enn|more than|utover|beyond)"
 
 
 def _negated(text: str, word: str) -> bool:
-    """The word comes right after a negation («ikke bare gi innspill», «not just feedback»)."""
-    return bool(re.search(rf"\b{_NEGATION}\s+(?:[\wæøå]+\s+){{0,2}}{re.escape(word)}\b", text, re.IGNORECASE))
+    """The word, in any inflection, comes right after a negation («ikke bare gi innspill», «not just
+    feedback», «ikke om tildeling» for the term «tildelingen»)."""
+    stems = phrase_stems(word)
+    start = stems[0] if len(stems) == 1 and word.lower().startswith(stems[0]) else word
+    return bool(re.search(rf"\b{_NEGATION}\s+(?:[\wæøå]+\s+){{0,2}}{re.escape(start)}[\wæøå]*\b", text, re.IGNORECASE))
 
 
 def judge(
@@ -150,14 +155,15 @@ def judge(
             status, sentence = facts[cid]
             out[cid] = Judged(cid, status, [sentence], "fact")
             continue
-        words = stem_matches(text, spec.terms.all())
+        # «Det handler ikke om tildeling til enkeltpersoner» does not show an allocation
+        words = [w for w in stem_matches(text, spec.terms.all()) if not _negated(text, w)]
         out[cid] = Judged(cid, "met", words, "terms") if words else Judged(cid, "unknown")
     outside = outside_actors(text, catalogue)
     if out["actors"].by != "fact" and outside:
         grouped = [w for words in outside.values() for w in words]
         out["actors"] = Judged("actors", "met", grouped + out["actors"].words, "terms")
     out["actors"].groups = list(outside)  # named in the reason, also when the user answered the question
-    hints = stem_matches(text, catalogue.criteria["authority"].hints.all())
+    hints = [w for w in stem_matches(text, catalogue.criteria["authority"].hints.all()) if not _negated(text, w)]
     consulted = [w for w in matches(text, catalogue.criteria["complex"].consult.all())  # others only give input
                  if not _negated(text, w)]  # «ikke bare gi innspill» asks for more than input
     if similarity and "authority" in similarity and "complex" in similarity:

@@ -55,6 +55,36 @@ def test_parts_held_by_several_kinds_of_outside_actors_show_a_complex_problem(as
     assert answer.clarify is None
 
 
+def test_a_negated_authority_word_does_not_make_a_case_handling(assistant: Assistant) -> None:
+    answer = assistant.ask("Ensomheten blant eldre i bygda øker. Vi vil samskape med pensjonistlaget, pårørende og "
+                           "nærbutikken om hva som kan hjelpe. Det handler ikke om tildeling av tjenester til noen. "
+                           "Passer samskaping?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    assert statuses(answer)["authority"] != "met"
+
+
+@pytest.mark.parametrize(("case", "verdict", "word"), [
+    # pbl chapter 16: expropriation is a decision by force, not something to share
+    ("For å bygge ny vannledning må vi kanskje ekspropriere en stripe av to eiendommer. Kan vi samskape med eierne "
+     "om det?", "not_suited", "ekspropriere"),
+    # revising the criteria decisions are later made under is designing rules, not case handling: mixed
+    ("Vi skal revidere kriteriene for hvem som får plass på dagsenteret og vil ha med brukere og pårørende. Selve "
+     "tildelingen gjør vi som før. Passer samskaping?", "depends", "tildeling"),
+])
+def test_coercion_decides_and_revising_criteria_is_mixed(assistant: Assistant, case: str, verdict: str, word: str) -> None:
+    answer = assistant.ask(case)
+    assert answer.fit is not None and answer.fit.verdict == verdict
+    authority = next(c for c in answer.fit.criteria if c.id == "authority")
+    assert authority.status == "met" and f"«{word}" in authority.evidence
+
+
+def test_shops_and_property_owners_are_business_actors(assistant: Assistant) -> None:
+    answer = assistant.ask("Gårdeierne og butikkene i sentrum sliter med tomme lokaler, og innbyggerne savner et sted å "
+                           "være. Bør kommunen samskape om dette?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    assert "flere slags aktører utenfor kommunen" in next(c.evidence for c in answer.fit.criteria if c.id == "complex")
+
+
 def test_asking_others_for_input_only_is_participation_and_the_complexity_is_asked(assistant: Assistant) -> None:
     # Thesis 2.3: co-creation is not traditional participation with hearings; residents and businesses
     # giving input on colours and furniture do not show a problem no single owner can solve.
