@@ -235,6 +235,20 @@ MIN_DOMAIN_SMALL_CORPUS = 0.813
 MARGIN = 0.5
 
 
+class KnownStems:
+    """The stems the corpus uses; a stem is also known inside a longer one («habil» in «inhabil», «saksbehandl»
+    in «saksbehandling»: the stemmer keeps derivations apart), from PART_MIN letters on."""
+
+    PART_MIN = 5
+
+    def __init__(self, stems: frozenset[str]) -> None:
+        self.stems = stems
+        self._joined = "\n".join(sorted(stems))
+
+    def __contains__(self, stem: object) -> bool:
+        return stem in self.stems or (isinstance(stem, str) and len(stem) >= self.PART_MIN and stem in self._joined)
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How well the corpus and the service's domain cover a question."""

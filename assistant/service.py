@@ -25,6 +25,7 @@ from .scope import (
     MIN_GATE_PASSAGES,
     OUTSIDE_FILE,
     Coverage,
+    KnownStems,
     ScopeDecision,
     check_scope,
     clean_question,
@@ -57,9 +58,9 @@ class Assistant:
         return domain_vectors(self.index, OUTSIDE_FILE)
 
     @cached_property
-    def _known_stems(self) -> frozenset[str]:
+    def _known_stems(self) -> KnownStems:
         """Stems the corpus or the description of what Samskap covers uses (scope: Coverage.unknown)."""
-        return frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts())))
+        return KnownStems(frozenset(self.index.bm25.vocabulary) | frozenset(tokenize(" ".join(domain_texts()))))
 
     def coverage(self, parsed: ParsedQuestion, hits: Sequence[Hit]) -> Coverage:
         """The scope gate's signals for a question, from the retrieval just done (the query is embedded once)."""
