@@ -32,7 +32,7 @@ FOLLOW_UP_WORDS = 5
 # The question speaks about co-creating in this case ("samskape med naboene", "passer samskaping"):
 # together with the case markers below it makes the question a case for the fit verdict.
 _CO_CREATING_CASE = re.compile(
-    r"passer samskaping|egner (?:samskaping )?seg|egnar seg|sak for samskaping|samskape om|"
+    r"pass(?:er|ar) samskaping|egner (?:samskaping )?seg|egnar seg|sak for samskaping|samskape om|"
     r"co-creation (?:a )?(?:good )?fit|does co-creation fit|suited for co-creation|as a co-creation process|"
     r"samskapingsprosess|samskape med",
     re.IGNORECASE,
@@ -40,6 +40,7 @@ _CO_CREATING_CASE = re.compile(
 _CASE_MARKERS = re.compile(
     r"(?<![\wæøå])(?:vi|vår|vårt|våre|oss|kommunen (?:skal|vil|har)|we|our|us)(?![\wæøå])", re.IGNORECASE
 )
+_NYNORSK_WE = re.compile(r"(?<![\wæøå])me(?![\wæøå])", re.IGNORECASE)  # «me» is «vi» in nynorsk, «me» in English
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def parse_question(
         stems=tuple(tokenize(context)),
         laws=tuple(mentioned_laws(context)),
         co_creating_case=bool(_CO_CREATING_CASE.search(context)),
-        case_markers=bool(_CASE_MARKERS.search(context)),
+        case_markers=bool(_CASE_MARKERS.search(context) or (text_lang == "nb" and _NYNORSK_WE.search(context))),
     )
     if analyze is None:
         return parsed

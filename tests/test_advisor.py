@@ -14,6 +14,7 @@ from assistant.catalogue import load_catalogue
 from assistant.config import Settings
 from assistant.index import Index
 from assistant.lookup import find_references, resolve
+from assistant.question import parse_question
 from assistant.service import Assistant
 
 from .conftest import ROOT
@@ -140,6 +141,16 @@ def test_follow_up_uses_the_conversation(assistant: Assistant) -> None:
     assert "lov/2018-06-15-38/§1" in cited(follow)
     alone = assistant.ask("Hva med det da?")
     assert alone.refused  # without a conversation there is nothing to follow up
+
+
+@pytest.mark.parametrize(("question", "markers"), [
+    ("Biblioteket får nye opningstider. Me veit ikkje kva brukarane ønskjer. Passar samskaping?", True),  # nynorsk
+    ("Can you help me understand co-creation?", False),  # English «me» is not «we»
+])
+def test_a_nynorsk_case_is_read_as_the_askers_own(question: str, markers: bool) -> None:
+    parsed = parse_question(question)
+    assert parsed.case_markers is markers
+    assert parsed.co_creating_case is markers  # «Passar samskaping?» asks about co-creating here
 
 
 def test_a_question_that_stands_alone_is_not_read_with_the_one_before(assistant: Assistant) -> None:
