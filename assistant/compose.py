@@ -68,7 +68,6 @@ LAW_CANDIDATES = 5  # law paragraphs among the top hits that may carry a legal s
 STATEMENT_WEIGHT = 1.0  # a curated statement that answers the question makes its paragraph decisive
 TRIGGER_WEIGHT = 0.1  # the question uses a legal entry's own words
 
-# "Kan …?" / "Må …?": a yes/no question whose modal verb a curated statement of the same kind answers.
 # Words that ask for a way of working (the thesis's own: metode, tilnærming, framgangsmåte …).
 _ASKS_METHOD = re.compile(
     r"\b(?:metode\w*|method\w*|tilnærming\w*|approach\w*|framgangsmåte\w*|fremgangsmåte\w*|arbeidsform\w*|"

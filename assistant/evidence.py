@@ -58,13 +58,9 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=16384)
-def _stems(text: str) -> frozenset[str]:
-    return frozenset(tokenize(text))
-
-
-@lru_cache(maxsize=16384)
-def _compound_stems(text: str, compounds: Decompounder | None) -> frozenset[str]:
-    """Stems of a text with its compounds' parts (corpus sentences are scored for many questions)."""
+def _stems(text: str, compounds: Decompounder | None = None) -> frozenset[str]:
+    """Stems of a text, with its compounds' parts given a decompounder (corpus sentences are scored for
+    many questions)."""
     return frozenset(tokenize(text, compounds))
 
 
@@ -138,7 +134,7 @@ class Terms:
 
     def covered(self, text: str) -> set[str]:
         """The question's terms that the text contains."""
-        stems = _compound_stems(text, self.compounds)
+        stems = _stems(text, self.compounds)
         return {t for t in self.weight if t in stems}
 
     def share(self, terms: set[str]) -> float:
