@@ -127,7 +127,7 @@ def outside_actors(text: str, catalogue: Catalogue) -> dict[str, list[str]]:
     return found
 
 
-_NEGATION = r"(?:ikke|not|mer enn|more than|utover|beyond)"
+_NEGATION = r"(?:ikke|ingen|inga|not|no|mer enn|more than|utover|beyond)"
 
 
 def _negated(text: str, word: str) -> bool:

@@ -34,7 +34,8 @@ FOLLOW_UP_WORDS = 5
 _CO_CREATING_CASE = re.compile(
     r"pass(?:er|ar) samskaping|egner (?:samskaping )?seg|egnar seg|sak for samskaping|samskape om|"
     r"co-creation (?:a )?(?:good )?fit|does co-creation fit|suited for co-creation|as a co-creation process|"
-    r"samskapingsprosess|samskape med",
+    r"samskapingsprosess|samskape med|(?:vil|kan) samskaping fungere|fungerer samskaping|"
+    r"(?:would|does|will|could|can) co-creation work",
     re.IGNORECASE,
 )
 _CASE_MARKERS = re.compile(

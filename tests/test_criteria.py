@@ -63,6 +63,21 @@ def test_a_negated_authority_word_does_not_make_a_case_handling(assistant: Assis
     assert statuses(answer)["authority"] != "met"
 
 
+def test_no_decision_at_stake_is_read_as_a_negation(assistant: Assistant) -> None:
+    answer = assistant.ask("Elva gjennom sentrum er full av søppel. Velforeningen, skolene og grunneierne vil gjøre noe. "
+                           "Ingen vedtak står på spill. Passer samskaping?")
+    assert answer.fit is not None and answer.fit.verdict == "suited"
+    assert statuses(answer)["authority"] != "met"
+
+
+@pytest.mark.parametrize("question", ["Would co-creation work for the marina?", "Kan samskaping fungere for kirkegården?"])
+def test_asking_whether_co_creation_would_work_gets_a_verdict_and_a_question_back(assistant: Assistant,
+                                                                                   question: str) -> None:
+    answer = assistant.ask(question)  # a case question, with nothing yet to judge it by
+    assert answer.fit is not None and answer.fit.verdict == "depends"
+    assert answer.clarify is not None and answer.clarify.options
+
+
 @pytest.mark.parametrize(("case", "verdict", "word"), [
     # pbl chapter 16: expropriation is a decision by force, not something to share
     ("For å bygge ny vannledning må vi kanskje ekspropriere en stripe av to eiendommer. Kan vi samskape med eierne "
