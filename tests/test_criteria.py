@@ -63,6 +63,20 @@ def test_a_negated_authority_word_does_not_make_a_case_handling(assistant: Assis
     assert statuses(answer)["authority"] != "met"
 
 
+@pytest.mark.parametrize(("case", "verdict"), [
+    # a decision about one child: child welfare acting as an authority
+    ("Barneverntjenesten vurderer om en jente på 12 år skal bo hos besteforeldrene. Kan vi samskape med slekta og "
+     "skolen om beslutningen?", "not_suited"),
+    # the same service preventing neglect with others: a complex problem, no decision about anyone
+    ("Barnevernet vil forebygge omsorgssvikt i bydelen sammen med helsestasjonen, frivillige organisasjoner og "
+     "foreldre. Passer samskaping?", "suited"),
+])
+def test_child_welfare_is_authority_only_when_it_decides_about_someone(assistant: Assistant, case: str,
+                                                                       verdict: str) -> None:
+    answer = assistant.ask(case)
+    assert answer.fit is not None and answer.fit.verdict == verdict
+
+
 def test_no_decision_at_stake_is_read_as_a_negation(assistant: Assistant) -> None:
     answer = assistant.ask("Elva gjennom sentrum er full av søppel. Velforeningen, skolene og grunneierne vil gjøre noe. "
                            "Ingen vedtak står på spill. Passer samskaping?")
