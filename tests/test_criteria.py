@@ -67,11 +67,16 @@ def test_a_negated_authority_word_does_not_make_a_case_handling(assistant: Assis
     # a decision about one child: child welfare acting as an authority
     ("Barneverntjenesten vurderer om en jente på 12 år skal bo hos besteforeldrene. Kan vi samskape med slekta og "
      "skolen om beslutningen?", "not_suited"),
+    # one person's request: decided by the municipality, not shared
+    ("En eldre mann ber om å få beholde båtplassen sin i kommunens havn selv om han ikke bruker den. Kan vi samskape "
+     "med familien hans om det?", "not_suited"),
+    ("A tenant in a municipal flat requested permission to keep a dog. Should we co-create the answer with her "
+     "neighbours?", "not_suited"),
     # the same service preventing neglect with others: a complex problem, no decision about anyone
     ("Barnevernet vil forebygge omsorgssvikt i bydelen sammen med helsestasjonen, frivillige organisasjoner og "
      "foreldre. Passer samskaping?", "suited"),
 ])
-def test_child_welfare_is_authority_only_when_it_decides_about_someone(assistant: Assistant, case: str,
+def test_a_decision_about_one_person_or_request_is_authority(assistant: Assistant, case: str,
                                                                        verdict: str) -> None:
     answer = assistant.ask(case)
     assert answer.fit is not None and answer.fit.verdict == verdict
