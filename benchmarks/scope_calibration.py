@@ -2,8 +2,8 @@
 
     python benchmarks/scope_calibration.py [--margin 0.25] [--json OUT] [--tuning FILE ...]
 
-The tuning sets are evals/scope_tuning.yaml, scope_tuning2.yaml, scope_tuning3.yaml and scope_check4.yaml (each
-written blind; sets 2–4 were first run against the gate as it was, evals/README.md). `--tuning` takes others.
+The tuning sets are evals/scope_tuning.yaml, scope_tuning2.yaml and scope_tuning3.yaml (each written blind;
+sets 2 and 3 were first run against the gate as it was, evals/README.md). `--tuning` takes other files.
 Note: the logistic fit maximises likelihood, not refusal recall at no false refusal; on the three sets it
 refuses fewer out-of-scope questions than the weights in scope.py, which therefore stay.
 
@@ -39,7 +39,7 @@ from assistant.index import build_index, current_generation_dir  # noqa: E402
 from assistant.question import parse_question  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
-TUNING = (*(ROOT / "evals" / f"scope_tuning{n}.yaml" for n in ("", "2", "3")), ROOT / "evals" / "scope_check4.yaml")
+TUNING = tuple(ROOT / "evals" / f"scope_tuning{n}.yaml" for n in ("", "2", "3"))
 SIGNALS = tuple(scope.WEIGHTS)  # lift, domain, unknown
 L2 = 0.02
 # A previous question for the tuning set's follow-ups (they carry none): any in-scope case will do.
