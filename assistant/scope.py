@@ -221,10 +221,6 @@ DENSE_TOP = 10  # the passages whose dense similarity counts for Coverage.lift
 # margin leaves room for new in-scope wordings, because refusing a user in scope is worse than
 # answering an out-of-scope question. With `outside` (2026-12-02) the tuning set's refusal recall went
 # from 54 to 57 of 72 out-of-scope questions (leave-one-out the same), still with no in-scope one refused.
-# Later the same day the blind sets scope_tuning2/3 and scope_check4 joined (each first run against the gate
-# as it was; evals/README.md); with domain.yaml describing every law of the corpus and stems known inside
-# longer corpus stems, the weights and threshold refuse 150 of 191 out-of-scope questions of the four sets
-# and none of the 206 in scope. A refit (logistic) refuses fewer, so these numbers stay.
 WEIGHTS = {"lift": 55.83, "domain": 61.41, "unknown": -4.12, "outside": -11.02}
 THRESHOLD = 43.64
 # Lift and unknown words are relative to the corpus (its mean vector, its vocabulary) and were calibrated on
