@@ -8,7 +8,7 @@ similar the embedder makes texts in general. The margins below were chosen on ev
 fit items of evals/scope_tuning.yaml and the public set's fit questions (held-out sets are only reported):
 not-suited cases lie at −0.02 … +0.04, suited ones at −0.07 … −0.03, mixed ones at −0.02 … 0. Terms are
 matched by stem, so «tildeler», «tildelt» and «tildelingen» all show an allocation; a term right after a
-negation («ikke om tildeling») does not count. evals/fit_tuning2.yaml (64 cases, written blind) checked the
+negation («gjelder ikke tildeling») does not count. evals/fit_tuning2.yaml (64 cases, written blind) checked the
 criteria as they were before it joined the tuning material: 43 of 64 right.
 """
 
@@ -132,7 +132,7 @@ _NEGATION = r"(?:ikke|ingen|inga|not|no|mer enn|more than|utover|beyond)"
 
 def _negated(text: str, word: str) -> bool:
     """The word, in any inflection, comes right after a negation («ikke bare gi innspill», «not just
-    feedback», «ikke om tildeling» for the term «tildelingen»)."""
+    feedback», «ikke selve tildelingen» for the term «tildeling»)."""
     stems = phrase_stems(word)
     start = stems[0] if len(stems) == 1 and word.lower().startswith(stems[0]) else word
     return bool(re.search(rf"\b{_NEGATION}\s+(?:[\wæøå]+\s+){{0,2}}{re.escape(start)}[\wæøå]*\b", text, re.IGNORECASE))
@@ -155,7 +155,7 @@ def judge(
             status, sentence = facts[cid]
             out[cid] = Judged(cid, status, [sentence], "fact")
             continue
-        # «Det handler ikke om tildeling til enkeltpersoner» does not show an allocation
+        # «saken gjelder ikke tildeling av plasser» does not show an allocation
         words = [w for w in stem_matches(text, spec.terms.all()) if not _negated(text, w)]
         out[cid] = Judged(cid, "met", words, "terms") if words else Judged(cid, "unknown")
     outside = outside_actors(text, catalogue)

@@ -124,6 +124,20 @@ def latency_summary(values: Sequence[float]) -> dict[str, float | None]:
     return {"p50": round(float(p50), 1), "p95": round(float(p95), 1)}
 
 
+def denominators(questions: Sequence[Question]) -> dict[str, int]:
+    """How many cases each share of `summarise` is taken over — the same selections (a share of 9 cases moves
+    0.111 with one answer)."""
+    expects = [q.expect for q in questions]
+    return {
+        "recall_at_k": sum(bool(e.get("sources")) for e in expects),
+        "law_recall": sum(len(e.get("laws") or []) for e in expects),
+        "lead_at_2": sum(bool(e.get("laws")) for e in expects),
+        "method_hit_at_3": sum(bool(e.get("methods")) for e in expects),
+        "fit_accuracy": sum(bool(e.get("fit")) for e in expects),
+        "refusal_recall": sum(e.get("refuse") is True for e in expects),
+    }
+
+
 def summarise(pairs: Sequence[tuple[Question, Outcome]], k: int) -> dict[str, Any]:
     """The §5 metrics over (question, outcome) pairs; a metric is null when no question carries it."""
     ranks = [first_rank(o.retrieved, q.expect["sources"], k) for q, o in pairs if q.expect.get("sources")]

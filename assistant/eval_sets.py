@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import load_settings
-from .eval_metrics import Question, score
+from .eval_metrics import denominators, score
 from .evaluate import ask_all, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,19 +28,6 @@ COLUMNS = (
     ("method hit@3", "method_hit_at_3"), ("fit", "fit_accuracy"), ("refusal recall", "refusal_recall"),
     ("false refusals", "false_refusals"), ("clarify", "clarify_rate"),
 )
-
-
-def denominators(questions: Sequence[Question]) -> dict[str, int]:
-    """How many cases each share is taken over (a share of 9 cases moves 0.111 with one answer)."""
-    expects = [q.expect for q in questions]
-    return {
-        "recall_at_k": sum(bool(e.get("sources")) for e in expects),
-        "law_recall": sum(len(e.get("laws") or []) for e in expects),
-        "lead_at_2": sum(bool(e.get("laws")) for e in expects),
-        "method_hit_at_3": sum(bool(e.get("methods")) for e in expects),
-        "fit_accuracy": sum(bool(e.get("fit")) for e in expects),
-        "refusal_recall": sum(e.get("refuse") is True for e in expects),
-    }
 
 
 def _cell(value: Any, n: int | None = None) -> str:

@@ -20,6 +20,7 @@ from assistant.eval_metrics import (
     Outcome,
     Question,
     check,
+    denominators,
     faithfulness,
     first_rank,
     latency_summary,
@@ -27,7 +28,7 @@ from assistant.eval_metrics import (
     score,
     summarise,
 )
-from assistant.eval_sets import denominators, table
+from assistant.eval_sets import table
 from assistant.evaluate import (
     QuestionsError,
     apply_threshold_file,
