@@ -65,6 +65,10 @@ MIN_GAIN = 0.12  # a further summary sentence must answer this much of what the 
 RELATIVE_COVERAGE = 0.6  # … nor one sharing much less than the best sentence does
 POINT_QUOTE = 240
 LAW_CANDIDATES = 5  # law paragraphs among the top hits that may carry a legal summary
+# A law paragraph whose law is not among the laws closest to the question (Index.nearest_laws) nor named
+# in it is off topic: on the tuning sets' legal questions 10 of the 13 such summaries rested on another
+# paragraph than the deciding one.
+NEAR_LAWS = 3
 STATEMENT_WEIGHT = 1.0  # a curated statement that answers the question makes its paragraph decisive
 TRIGGER_WEIGHT = 0.1  # the question uses a legal entry's own words
 
@@ -104,7 +108,7 @@ def compose(
     ranked = rank_sentences(terms, hits)
     kind = answer_kind(question, fit, methods, hits)
     statements = _statements(legal, question, terms)
-    plan = _Plan(question, kind, ranked, statements, book, catalogue, terms)
+    plan = _Plan(question, kind, ranked, statements, book, catalogue, terms, _near_laws(question, index, hits))
     decisive = _decisive(hits, plan)
     if kind == "source" and decisive and index.by_key[decisive][0].source_type == "law":
         plan.kind = kind = "legal"
@@ -194,6 +198,16 @@ def _asking(text: str) -> str:
     return next((p for p in reversed(parts) if p.endswith("?")), parts[-1] if parts else "")
 
 
+def _near_laws(question: ParsedQuestion, index: Index, hits: Sequence[Hit]) -> frozenset[str] | None:
+    """The laws a legal answer may rest on without a warning: the closest to the question by meaning, the
+    ones it names, and those of the paragraphs it names; None when the index has no vectors to tell."""
+    near = index.nearest_laws(question.query.text)[:NEAR_LAWS] if question.query else []
+    if not near:
+        return None
+    named = {h.chunk.law_id for h in hits if h.direct}
+    return frozenset([*near, *question.laws, *(question.query.laws if question.query else []), *named])
+
+
 @dataclass(frozen=True)
 class _Scored:
     statement: Statement
@@ -223,6 +237,7 @@ class _Plan:
     book: CitationBook
     catalogue: Catalogue
     terms: Terms
+    near_laws: frozenset[str] | None = None  # _near_laws
     used: set[str] = field(default_factory=set)  # statement quotes and evidence sentences already shown
 
     def summary(self, decisive: str | None, fit: FitAssessment | None, methods: list[MethodMatch]) -> str:
@@ -242,7 +257,7 @@ class _Plan:
         if decisive is None:
             return t["none"]
         first = next((s for s in self.statements if s.statement.cite == decisive and s.overlap >= MIN_STATEMENT), None)
-        if first is not None:
+        if first is not None and not self._off_topic(decisive):
             return self._statement_summary(first.statement, decisive)
         best = next((s for s in self.ranked if s.key == decisive), None)
         chunks = book.index.by_key[decisive]
@@ -252,7 +267,8 @@ class _Plan:
         self.used.add(quote)
         marker = book.cite(decisive, quote=quote)
         basis = BASIS_LABEL[lang][basis_of(chunks[0])].lower()
-        says = t["source_says" if best and best.coverage >= WEAK_SUPPORT else "closest_says"]
+        answers = best is not None and best.coverage >= WEAK_SUPPORT and not self._off_topic(decisive)
+        says = t["source_says" if answers else "closest_says"]
         return clip(f"{says.format(title=chunks[0].title, basis=basis)} «{quote}» {marker}", MAX_SUMMARY)
 
     def _statement_summary(self, first: Statement, decisive: str) -> str:
@@ -312,7 +328,7 @@ class _Plan:
             if statement is not None:
                 kind = KIND_LABEL[lang][statement.kind]
                 points.append(f"{label(statement.basis, lang)} · {kind}: {self._statement(statement)}")
-            elif sentence and sentence.text not in self.used and not self._quoted(key) and (
+            elif sentence and sentence.text not in self.used and not self._quoted(key) and not self._off_topic(key) and (
                 sentence.coverage >= floor or key == runner_up
             ):
                 self.used.add(sentence.text)
@@ -327,8 +343,13 @@ class _Plan:
         first key point, so the answer opens on the two paragraphs that answer best."""
         if self.kind != "legal" or sum(c.basis == "lov" for c in self.book.items) >= 2:
             return None
-        return next((k for k in order if not self._quoted(k)
+        return next((k for k in order if not self._quoted(k) and not self._off_topic(k)
                      and self.book.index.by_key[k][0].source_type == "law"), None)
+
+    def _off_topic(self, key: str) -> bool:
+        """A law paragraph from a law that is neither among the closest to the question nor named in it."""
+        chunk = self.book.index.by_key[key][0]
+        return self.near_laws is not None and chunk.source_type == "law" and chunk.law_id not in self.near_laws
 
     def passages(self) -> list[str]:
         """Evidence passages by how well they answer: their best sentence (overlap with the question and

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from .answer import Lang, Role
 from .lookup import mentioned_laws
-from .query import Query, detect_language
+from .query import Query, detect_language, is_fit_question
 from .textproc import tokenize, words
 
 Turn = tuple[str, str]  # (user question, assistant answer text)
@@ -104,4 +104,14 @@ def parse_question(
     )
     if analyze is None:
         return parsed
-    return replace(parsed, query=analyze(parsed.search_text, text_lang, parsed.laws))
+    return replace(parsed, query=search_query(parsed, analyze))
+
+
+def search_query(parsed: ParsedQuestion, analyze: Analyzer) -> Query:
+    """The retriever's form of the question. Legal staff ask about the scope for action, so their
+    questions search law first (retrieve.Tuning.law_bonus) even in everyday words, unless they ask
+    whether co-creation fits."""
+    query = analyze(parsed.search_text, parsed.text_lang, parsed.laws)
+    if parsed.role == "jurist" and not query.legal and not is_fit_question(parsed.search_text):
+        query = replace(query, legal=True)
+    return query

@@ -19,7 +19,7 @@ from .criteria import DescriptionVectors
 from .embed import Embedder
 from .evidence import clip
 from .index import Index, open_index
-from .question import ParsedQuestion, Turn, parse_question
+from .question import ParsedQuestion, Turn, parse_question, search_query
 from .retrieve import Hit, Retriever
 from .scope import (
     MIN_GATE_PASSAGES,
@@ -116,7 +116,7 @@ class Assistant:
 
         t0 = time.perf_counter()
         self.index.check()  # files deleted or damaged under a running app: IndexUnavailable(rebuild=True)
-        query = parsed.query or self.retriever.analyze(parsed.search_text, parsed.text_lang, parsed.laws)
+        query = parsed.query or search_query(parsed, self.retriever.analyze)
         parsed = replace(parsed, query=query)
         hits = self.retriever.search(query, k=12)
         # A follow-up is read with the question before it, which was in scope; while new passages still

@@ -361,3 +361,21 @@ def test_every_passage_of_the_shipped_corpus_is_found_by_its_own_vector(shipped_
         assert best[0][0] == position or best[0][1] == pytest.approx(best[1][1]), shipped_index.chunks[position].chunk_id
     query = "Kan kommunestyret opprette et utvalg med innbyggere?"
     assert shipped_index.dense(query, 50) == shipped_index.dense(query, 50)
+
+
+def test_questions_from_legal_staff_search_law_first(shipped_index: Index) -> None:
+    # Everyday words with no legal term in them: asked by a lawyer, it is about the scope for action.
+    from assistant.question import parse_question
+
+    analyze_ = Retriever(shipped_index).analyze
+    text = "Innbyggerne har sendt oss forslag på e-post og skrevet på lapper under verkstedene. Hva gjør vi med dem?"
+    lawyer = parse_question(text, "jurist", analyze=analyze_)
+    leader = parse_question(text, "prosjektleder", analyze=analyze_)
+    assert lawyer.query is not None and lawyer.query.legal
+    assert leader.query is not None and not leader.query.legal
+    retriever = Retriever(shipped_index)
+    law_share = [sum(h.chunk.source_type == "law" for h in retriever.search(p.query, k=5)) for p in (lawyer, leader)]
+    assert law_share[0] > law_share[1]
+    # whether co-creation fits stays a question about co-creation, whoever asks it
+    fit = parse_question("Passer samskaping for å planlegge en ny møteplass i sentrum?", "jurist", analyze=analyze_)
+    assert fit.query is not None and not fit.query.legal

@@ -123,6 +123,31 @@ class Index:
         return self._stored[1].mean(axis=0)
 
     @cached_property
+    def law_centroids(self) -> dict[str, np.ndarray]:
+        """Each law's mean passage vector, of unit length: what the law as a whole is about. Read once per
+        generation."""
+        if not self.vector_count:
+            return {}
+        positions, unit = self._stored[0], self._unit
+        law_of = np.array([self.chunks[p].law_id if self.chunks[p].source_type == "law" else "" for p in positions])
+        centroids = {}
+        for law in sorted(set(law_of) - {""}):
+            mean = unit[law_of == law].mean(axis=0)
+            centroids[str(law)] = mean / (np.linalg.norm(mean) or 1.0)
+        return centroids
+
+    def nearest_laws(self, text: str) -> list[str]:
+        """The indexed laws, the one whose passages as a whole are closest to the text first ([] while the
+        index has no vectors). The text's query vector is usually cached from the dense search."""
+        centroids = self.law_centroids
+        if not centroids:
+            return []
+        vector = self.query_vector(text)
+        vector = vector / (np.linalg.norm(vector) or 1.0)
+        sims = {law: float(np.einsum("i,i->", c, vector)) for law, c in centroids.items()}
+        return sorted(sims, key=lambda law: -sims[law])
+
+    @cached_property
     def _stored(self) -> tuple[np.ndarray, np.ndarray]:
         """The chunk position of every stored vector and the vectors, in one matrix. Read once per generation."""
         try:
