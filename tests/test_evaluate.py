@@ -484,7 +484,7 @@ def test_public_set_meets_the_ci_thresholds(shipped_settings: Settings, shipped_
 
 @pytest.mark.parametrize("name", ["questions.yaml", "heldout.yaml", "heldout_fresh.yaml", "heldout_fresh2.yaml",
                                   "heldout_fresh3.yaml", "fit_tuning.yaml", "fit_tuning2.yaml", "fit_tuning3.yaml",
-                                  "fit_check4.yaml"])
+                                  "fit_check4.yaml", "fit_check5.yaml", "fit_check6.yaml", "legal_check6.yaml"])
 def test_question_sets_point_at_passages_that_exist(name: str, shipped_index: Index) -> None:
     """Every expected source and law key names an indexed passage (or a section with sub-sections)."""
     from assistant.catalogue import load_catalogue

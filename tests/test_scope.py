@@ -117,6 +117,16 @@ def test_a_word_the_corpus_only_uses_in_a_longer_form_is_not_unknown(assistant: 
     assert not assistant.ask("Hva er en habil saksbehandler?").refused
 
 
+def test_a_question_that_names_co_creation_is_never_off_topic(assistant: Assistant) -> None:
+    # A short case about an individual benefit scores just below the gate, but it asks about co-creation.
+    question = "Bør vi samskape med søkerne om hvem som får etableringstilskudd?"
+    assert judge_coverage(_below_threshold(), "nb", question).refuse is False
+    assert judge_coverage(_below_threshold(), "en", "Can we co-create the new youth club with the kids?").refuse is False
+    assert judge_coverage(_below_threshold(), "nb", "Hvem vant fotball-VM i 1998?").refuse
+    answer = assistant.ask(question)
+    assert not answer.refused and answer.fit is not None
+
+
 def test_private_matters_from_other_areas_of_law_are_refused_and_municipal_cases_answered(
     assistant: Assistant,
 ) -> None:
