@@ -101,6 +101,9 @@ class Assistant:
     ) -> Answer:
         """Answer one question; refusals are Answers with refused=True and a helpful message."""
         started = time.perf_counter()
+        if role not in ("prosjektleder", "jurist") or lang not in (None, "nb", "en"):
+            # nynorsk questions are read (and answered in bokmål) with lang=None, found from the question
+            raise ValueError(f"Ukjent rolle «{role}» eller språk «{lang}»: bruk prosjektleder/jurist og nb/en/None.")
         parsed = parse_question(clean_question(question), role, lang, history, self.retriever.analyze)
         return self.answer(parsed, on_token, started)
 

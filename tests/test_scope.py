@@ -203,3 +203,11 @@ def test_the_service_answers_a_follow_up_without_a_case(assistant: Assistant) ->
 def test_the_legal_pointer_through_the_service(assistant: Assistant) -> None:
     answer = assistant.ask("Er det lovlig at utleier beholder hele depositumet når jeg flytter ut av leiligheten?")
     assert answer.refusal_reason == "off_topic" and "lovdata.no" in answer.text
+
+
+def test_an_unknown_role_or_language_code_is_a_clear_error(assistant: Assistant) -> None:
+    for role, lang in [("prosjektleder", "nn"), ("politiker", None)]:
+        with pytest.raises(ValueError, match="Ukjent rolle"):
+            assistant.ask("Hvordan kjem vi i gang med eit oppgåveutval?", role=role, lang=lang)  # type: ignore[arg-type]
+    nynorsk = assistant.ask("Korleis kjem vi i gang med eit oppgåveutval?", role="prosjektleder", lang=None)
+    assert not nynorsk.refused and nynorsk.language == "nb"
