@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Verdict = Literal["suited", "not_suited", "depends"]
 Role = Literal["prosjektleder", "jurist"]
 Lang = Literal["nb", "en"]
+ROLES: tuple[Role, ...] = get_args(Role)
+LANGS: tuple[Lang, ...] = get_args(Lang)
 # The weight of what a statement rests on: binding law, municipal policy, research, or our inference.
 Basis = Literal["lov", "strategi", "forskning", "vurdering"]
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol, cast
 
 import yaml
 
-from .answer import Answer, Lang, Role
+from .answer import LANGS, ROLES, Answer, Lang, Role
 from .config import Settings
 from .eval_metrics import Outcome, Question, retrieval_result, score
 
@@ -66,7 +66,7 @@ def load_questions(path: Path) -> list[Question]:
         if qid in seen:
             raise QuestionsError(f"Spørsmåls-id-en {qid} finnes flere ganger i {path}.")
         role, lang = item.get("role", "prosjektleder"), item.get("lang")
-        if role not in ("prosjektleder", "jurist") or lang not in (None, "nb", "en"):
+        if role not in ROLES or lang not in (None, *LANGS):
             raise QuestionsError(f"{qid}: ukjent rolle «{role}» eller språk «{lang}».")
         parent = item.get("follow_up_of")
         if parent is not None and str(parent) not in seen:

@@ -9,14 +9,12 @@ from urllib.parse import urlsplit
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from .answer import Lang, Role
+from .answer import LANGS, ROLES, Lang, Role
 from .config import Settings
 from .ingest.lawmeta import LAWS
 from .lookup import find_references, resolve
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-ROLES = ("prosjektleder", "jurist")
-LANGS = ("nb", "en")
 MAX_PASSAGE_CHARS = 1500  # a chunk is at most ~1,200 characters plus overlap
 MAX_HISTORY_TURNS = 6
 MAX_HISTORY_CHARS = 600

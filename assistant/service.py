@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from .advisor import assess_fit, detect_features, legal_entries, rank_methods
-from .answer import Answer, Lang, Role
+from .answer import LANGS, ROLES, Answer, Lang, Role
 from .catalogue import load_catalogue
 from .compose import MAX_SUMMARY, NOTICE, compose
 from .config import Settings
@@ -101,7 +101,7 @@ class Assistant:
     ) -> Answer:
         """Answer one question; refusals are Answers with refused=True and a helpful message."""
         started = time.perf_counter()
-        if role not in ("prosjektleder", "jurist") or lang not in (None, "nb", "en"):
+        if role not in ROLES or lang not in (None, *LANGS):
             # nynorsk questions are read (and answered in bokmål) with lang=None, found from the question
             raise ValueError(f"Ukjent rolle «{role}» eller språk «{lang}»: bruk prosjektleder/jurist og nb/en/None.")
         parsed = parse_question(clean_question(question), role, lang, history, self.retriever.analyze)
