@@ -200,12 +200,12 @@ def _asking(text: str) -> str:
 
 def _near_laws(question: ParsedQuestion, index: Index, hits: Sequence[Hit]) -> frozenset[str] | None:
     """The laws a legal answer may rest on without a warning: the closest to the question by meaning, the
-    ones it names, and those of the paragraphs it names; None when the index has no vectors to tell."""
+    ones it names (the query searches the same), and those of the paragraphs it names; None when the index
+    has no vectors to tell."""
     near = index.nearest_laws(question.query.text)[:NEAR_LAWS] if question.query else []
     if not near:
         return None
-    named = {h.chunk.law_id for h in hits if h.direct}
-    return frozenset([*near, *question.laws, *(question.query.laws if question.query else []), *named])
+    return frozenset([*near, *question.laws, *(h.chunk.law_id for h in hits if h.direct)])
 
 
 @dataclass(frozen=True)
