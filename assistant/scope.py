@@ -308,8 +308,8 @@ _LEGAL_ASK = re.compile(
 )
 
 
-# A question that names co-creation, the service's subject, asks about it, whatever its other words («Kan
-# vi samskape om hvem som skal få startlån?» is a fit question with a clear answer, not off topic). None of
+# A question that names co-creation, the service's subject, asks about it, whatever its other words (a short
+# case about co-creating with the applicants for a benefit is a fit question, not off topic). None of
 # the out-of-scope questions in the scope and fit sets, tuning or check, names it.
 _NAMES_CO_CREATION = re.compile(r"\b(?:samskap\w*|co-?creat\w*)", re.IGNORECASE)
 
